@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hvx VT-x backend: the VMX configuration chosen once at module load, from
+ * the VMX capability MSRs, and the predicates that read it.
+ */
+#ifndef HVX_VMX_CAPABILITIES_H
+#define HVX_VMX_CAPABILITIES_H
+
+#include <linux/cache.h>
+#include <linux/types.h>
+#include <asm/vmx.h>
+
+/* The five VM-execution, VM-exit and VM-entry control words. */
+enum vmx_ctl {
+	VMX_CTL_PIN,
+	VMX_CTL_PROC,
+	VMX_CTL_PROC2,
+	VMX_CTL_EXIT,
+	VMX_CTL_ENTRY,
+	VMX_NR_CTLS
+};
+
+/**
+ * struct vmx_config - the VMX setup hvx uses on every CPU
+ * @revision_id:	VMCS revision identifier (IA32_VMX_BASIC[30:0]).
+ * @vmcs_size:		bytes the processor may use in a VMCS or VMXON region.
+ * @ctls:		the value of each control word: every bit the
+ *			processor requires, every bit hvx needs and every
+ *			optional bit hvx wants that the processor allows.
+ * @ept_cap:		IA32_VMX_EPT_VPID_CAP[31:0], the EPT capabilities.
+ * @vpid_cap:		IA32_VMX_EPT_VPID_CAP[63:32], the VPID capabilities.
+ */
+struct vmx_config {
+	u32 revision_id;
+	u32 vmcs_size;
+	u32 ctls[VMX_NR_CTLS];
+	u32 ept_cap;
+	u32 vpid_cap;
+};
+
+extern struct vmx_config vmx_config __ro_after_init;
+
+static inline bool cpu_has_vmx_preemption_timer(void)
+{
+	return vmx_config.ctls[VMX_CTL_PIN] & PIN_BASED_VMX_PREEMPTION_TIMER;
+}
+
+static inline bool cpu_has_vmx_ack_intr_on_exit(void)
+{
+	return vmx_config.ctls[VMX_CTL_EXIT] & VM_EXIT_ACK_INTR_ON_EXIT;
+}
+
+static inline bool cpu_has_vmx_rdtscp(void)
+{
+	return vmx_config.ctls[VMX_CTL_PROC2] & SECONDARY_EXEC_ENABLE_RDTSCP;
+}
+
+static inline bool cpu_has_vmx_invpcid(void)
+{
+	return vmx_config.ctls[VMX_CTL_PROC2] & SECONDARY_EXEC_ENABLE_INVPCID;
+}
+
+static inline bool cpu_has_vmx_invvpid_single(void)
+{
+	return vmx_config.vpid_cap & VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT;
+}
+
+#endif /* HVX_VMX_CAPABILITIES_H */

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The system ioctls of /dev/hvx, which follow KVM's /dev/kvm: the values
+ * they return and how they refuse bad input.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/hvx.h>
+#include <linux/kvm.h>
+
+#include "kselftest_harness.h"
+#include "util.h"
+
+FIXTURE(dev) {
+	int fd;
+	bool loaded_here;
+};
+
+FIXTURE_SETUP(dev)
+{
+	self->loaded_here = false;
+	if (!module_loaded("hvx")) {
+		ASSERT_EQ(0, hvx_load());
+		self->loaded_here = true;
+	}
+	self->fd = open(HVX_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(dev)
+{
+	close(self->fd);
+	if (self->loaded_here)
+		hvx_unload();
+}
+
+TEST_F(dev, api_version)
+{
+	EXPECT_EQ(KVM_API_VERSION, ioctl(self->fd, KVM_GET_API_VERSION, 0));
+	EXPECT_EQ(12, KVM_API_VERSION);
+	/* The argument must be 0. */
+	EXPECT_EQ(-1, ioctl(self->fd, KVM_GET_API_VERSION, 1));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(dev, vcpu_mmap_size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int size = ioctl(self->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+
+	/* struct kvm_run, then the port I/O data page. */
+	EXPECT_EQ(2 * page, size);
+	EXPECT_LE((int)sizeof(struct kvm_run), size);
+	EXPECT_EQ(-1, ioctl(self->fd, KVM_GET_VCPU_MMAP_SIZE, 1));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * The capabilities Documentation/api.rst says hvx implements, with the value
+ * KVM_CHECK_EXTENSION returns for each.  None yet: the VM and vCPU ioctls
+ * come later.
+ */
+static const struct {
+	long cap, value;
+} implemented_caps[] = {
+	{ -1, 0 }	/* end */
+};
+
+/* Exactly the implemented capabilities are reported, with their values;
+ * everything else, including unknown numbers, is 0.
+ */
+TEST_F(dev, check_extension_truthful)
+{
+	unsigned int i;
+	long cap;
+
+	for (cap = 0; cap < 1024; cap++) {
+		long want = 0;
+
+		for (i = 0; implemented_caps[i].cap >= 0; i++)
+			if (implemented_caps[i].cap == cap)
+				want = implemented_caps[i].value;
+		EXPECT_EQ(want, ioctl(self->fd, KVM_CHECK_EXTENSION, cap))
+			TH_LOG("capability %ld", cap);
+	}
+	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, -1L));
+}
+
+/* Nothing hvx does not implement claims to exist. */
+TEST_F(dev, unimplemented_capabilities_are_zero)
+{
+	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP));
+	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, KVM_CAP_NESTED_STATE));
+	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, KVM_CAP_DIRTY_LOG_RING));
+	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO));
+}
+
+TEST_F(dev, create_vm)
+{
+	int vm, i, fds[64];
+	struct stat st;
+
+	vm = ioctl(self->fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, vm);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(vm, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(O_RDWR, fcntl(vm, F_GETFL) & O_ACCMODE);
+	ASSERT_EQ(0, fstat(vm, &st));
+	EXPECT_FALSE(S_ISCHR(st.st_mode));
+	close(vm);
+
+	for (i = 0; i < 64; i++) {
+		fds[i] = ioctl(self->fd, KVM_CREATE_VM, 0);
+		ASSERT_LE(0, fds[i]);
+	}
+	for (i = 0; i < 64; i++)
+		close(fds[i]);
+}
+
+/* Only machine type 0 exists; bad types create nothing. */
+TEST_F(dev, create_vm_bad_type)
+{
+	static const unsigned long types[] = { 1, 2, 0x100, ~0UL };
+	unsigned int i;
+	int before, after;
+
+	before = dup(0);
+	close(before);
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		EXPECT_EQ(-1, ioctl(self->fd, KVM_CREATE_VM, types[i]));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	after = dup(0);
+	close(after);
+	EXPECT_EQ(before, after);	/* no file descriptor leaked */
+}
+
+/* Unknown or misdirected ioctls fail as on KVM: -EINVAL on /dev/kvm. */
+TEST_F(dev, unknown_ioctls)
+{
+	static const unsigned long bad[] = {
+		_IO(KVMIO, 0xff), _IO(KVMIO, 0x0f), KVM_RUN,
+		KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION,
+		KVM_GET_MSR_INDEX_LIST, _IO('x', 1), 0,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-1, ioctl(self->fd, bad[i], 0)) TH_LOG("%#lx", bad[i]);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%#lx", bad[i]);
+	}
+}
+
+/* VM ioctls hvx does not implement yet fail as KVM's unknown VM ioctls. */
+TEST_F(dev, vm_unknown_ioctls)
+{
+	int vm = ioctl(self->fd, KVM_CREATE_VM, 0);
+
+	ASSERT_LE(0, vm);
+	EXPECT_EQ(-1, ioctl(vm, _IO(KVMIO, 0xff), 0));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(vm, KVM_GET_API_VERSION, 0));
+	EXPECT_EQ(ENOTTY, errno);
+	close(vm);
+}
+
+/* A VM is usable only from the address space that created it. */
+TEST_F(dev, vm_from_other_mm)
+{
+	int vm = ioctl(self->fd, KVM_CREATE_VM, 0);
+	int status;
+	pid_t pid;
+
+	ASSERT_LE(0, vm);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int r = ioctl(vm, _IO(KVMIO, 0xff), 0);
+
+		_exit(r == -1 && errno == EIO ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(vm);
+}
+
+/* The device is root-only by default. */
+TEST_F(dev, device_mode)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, fstat(self->fd, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(0600U, st.st_mode & 07777);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,85 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The in-VM test suite. The CI VM's init runs it as /payload/run.sh; the
+# host (scripts/vm-verdict.sh) reads its results from the serial log.
+#
+# Kernel command-line words choose what runs:
+#   hvxsuite=full    every selftest, then reboot with hvx loaded and
+#                    /dev/hvx open (the host checks that the VM reset)
+#   hvxsuite=probe   only probe_test (CPU models that cannot run hvx)
+#   hvxsuite=demo    load hvx and show it working
+#   hvxtests=a,b     run only these selftests (with hvxsuite=full: no reboot)
+#
+# Output protocol, one marker per line:
+#   HVX-SUITE-START <suite> <kernel>
+#   HVX-TAP-BEGIN <test> ... HVX-TAP-END <test> <exit status>
+#   HVX-DMESG-BEGIN ... HVX-DMESG-END   (kernel log since the suite started)
+#   HVX-REBOOT                          (about to reboot)
+
+cd /payload || exit 1
+export HVX_KO=/payload/hvx.ko
+
+suite=full
+tests=""
+for word in $(cat /proc/cmdline); do
+	case "$word" in
+	hvxsuite=*) suite=${word#hvxsuite=} ;;
+	hvxtests=*) tests=$(echo "${word#hvxtests=}" | tr , ' ') ;;
+	esac
+done
+reboot_after=no
+if [ -z "$tests" ]; then
+	case "$suite" in
+	full) tests="probe_test load_test sys_ioctl_test kvm_conflict_test"
+	      reboot_after=yes ;;
+	probe) tests="probe_test" ;;
+	esac
+fi
+
+# Judge the kernel log from here on: boot-time messages are not ours.
+dmesg -c >/dev/null
+# Console: warnings and worse only, so that they show even if the VM dies.
+dmesg -n 5
+echo "HVX-SUITE-START $suite $(uname -r)"
+
+if [ "$suite" = demo ]; then
+	echo "\$ insmod hvx.ko"
+	insmod hvx.ko || exit 1
+	echo "\$ dmesg | grep hvx"
+	dmesg | grep hvx
+	echo "\$ ls -l /dev/hvx"
+	ls -l /dev/hvx
+	echo "\$ cat /sys/class/misc/hvx/vmx_root"
+	cat /sys/class/misc/hvx/vmx_root
+	echo "\$ hvx-info"
+	./hvx-info
+	echo "\$ rmmod hvx"
+	rmmod hvx && echo "hvx unloaded"
+	exit 0
+fi
+
+for t in $tests; do
+	echo "HVX-TEST-START $t"
+	{ "./$t" 2>&1; echo $? >"/tmp/$t.rc"; } | tee "/tmp/$t.tap"
+done
+
+# The results again, in one piece, with the console quiet.
+dmesg -n 1
+for t in $tests; do
+	echo "HVX-TAP-BEGIN $t"
+	cat "/tmp/$t.tap"
+	echo "HVX-TAP-END $t $(cat "/tmp/$t.rc" 2>/dev/null || echo none)"
+done
+echo "HVX-DMESG-BEGIN"
+dmesg
+echo "HVX-DMESG-END"
+dmesg -n 5
+
+if [ "$reboot_after" = yes ]; then
+	# A CPU left in VMX root blocks INIT: with hvx loaded and a file open,
+	# the reboot must still reset the machine.
+	insmod hvx.ko && exec 3</dev/hvx && echo "HVX-REBOOT" && reboot -f
+	echo "HVX-REBOOT-SETUP-FAILED"
+fi
+exit 0
