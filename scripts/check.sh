@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: host checks, then the in-VM suite once per kernel, then one
+# line "N passed, N failed". Exit status 0 only if nothing failed.
+#
+# Host: hvx.ko builds for Debian's 6.1 and 6.12 kernels with W=1 and sparse
+# (C=2) without a warning; the userspace tools and selftests build with
+# -Werror; checkpatch.pl --strict is clean.
+# CI VM (Bochs, 2 emulated CPUs), two at a time:
+#   6.1  corei7_haswell_4770  full suite, then reboot with hvx loaded
+#   6.12 corei7_haswell_4770  full suite, then reboot with hvx loaded
+#   6.1  trinity_apu          (AMD, no VT-x)  probe_test: hvx refuses to load
+#   6.1  core2_penryn_t9600   (VT-x, no EPT)  probe_test: hvx refuses to load
+set -uo pipefail
+source "$(dirname "$0")/vm-lib.sh"
+cd "$HVX_TOP" || exit 1
+
+results=build/results.tap
+mkdir -p build
+: >"$results"
+tap() {	# tap STATUS DESCRIPTION
+	if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fi |
+		tee -a "$results"
+}
+
+kver61=$(scripts/kver.sh 6.1)
+kver612=$(scripts/kver.sh 6.12)
+if [ -z "$kver61" ] || [ -z "$kver612" ]; then
+	echo "check: Debian 6.1 and 6.12 kernels with headers are needed (make deps)" >&2
+	exit 1
+fi
+
+echo "== host checks"
+for k in "$kver61" "$kver612"; do
+	scripts/build-module.sh "$k" >"build/build-$k.out" 2>&1
+	st=$?
+	sed 's/^/# /' "build/build-$k.out"
+	tap $st "host: hvx.ko builds for $k with W=1 and sparse, no warnings"
+done
+
+make -s userspace selftests >build/user-build.out 2>&1
+st=$?
+sed 's/^/# /' build/user-build.out
+tap $st "host: userspace tools and selftests build with -Wall -Wextra -Werror"
+
+mapfile -t sources < <(git ls-files '*.c' '*.h')
+perl build/linux-tools/scripts/checkpatch.pl --strict --no-tree --terse \
+	--show-types -f "${sources[@]}" >build/checkpatch.out 2>&1
+grep -v '^total: 0 errors, 0 warnings, 0 checks' build/checkpatch.out |
+	sed 's/^/# /'
+! grep -qv '^total: 0 errors, 0 warnings, 0 checks' build/checkpatch.out
+tap $? "host: checkpatch.pl --strict is clean on every C file"
+
+if grep -q '^not ok' "$results"; then
+	echo "check: the build failed; not booting the CI VM"
+else
+	echo "== CI VM runs (Bochs; each takes minutes)"
+	start=$(date +%s)
+	vm_run "6.1" "$kver61" corei7_haswell_4770 2400 \
+		"hvxsuite=full preempt=full slub_debug=FZPU" &
+	vm_run "6.12" "$kver612" corei7_haswell_4770 2400 "hvxsuite=full" &
+	wait
+	vm_run "6.1-amd" "$kver61" trinity_apu 900 "hvxsuite=probe" &
+	vm_run "6.1-no-ept" "$kver61" core2_penryn_t9600 900 "hvxsuite=probe" &
+	wait
+	echo "# CI VM runs took $(( $(date +%s) - start )) s"
+
+	# shellcheck disable=SC2086
+	{
+		vm_verdict "6.1" reboot $HVX_SELFTESTS
+		vm_verdict "6.12" reboot $HVX_SELFTESTS
+		vm_verdict "6.1-amd" poweroff probe_test
+		vm_verdict "6.1-no-ept" poweroff probe_test
+	} | tee -a "$results"
+fi
+
+passed=$(grep -c '^ok ' "$results" | tr -d ' ')
+skipped=$(grep -c '^ok .*# SKIP' "$results" | tr -d ' ')
+failed=$(grep -c '^not ok ' "$results" | tr -d ' ')
+passed=$((passed - skipped))
+echo "logs: build/vm/*/out/serial.log; results: $results"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by check.sh, demo.sh and vm-test.sh: build a payload for the CI VM,
+# boot it, and turn its serial log into TAP lines. Source it from bash.
+
+HVX_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HVX_SELFTESTS="probe_test load_test sys_ioctl_test kvm_conflict_test"
+
+# The kernel log lines that fail a run, wherever they appear after the
+# suite started.
+HVX_BAD_KERNEL_LINES='WARNING:|BUG:|Oops|general protection fault|Kernel panic|soft lockup|hard LOCKUP|hung_task|hung task|blocked for more than|rcu_.*detected stall|self-detected stall|Call Trace|UBSAN|KASAN|refcount_t:|list_add corruption|list_del corruption|Poison overwritten|Redzone|Object padding'
+
+# vm_payload KVER DIR: hvx.ko for KVER, the selftests, the tools, run.sh.
+vm_payload() {
+	local kver=$1 dir=$2
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp "$HVX_TOP/build/mod-$kver/hvx.ko" "$dir/"
+	cp "$HVX_TOP"/build/selftests/* "$HVX_TOP"/build/bin/* "$dir/"
+	cp "$HVX_TOP/selftests/vm/suite.sh" "$dir/run.sh"
+}
+
+# vm_run NAME KVER MODEL TIMEOUT APPEND: boot one CI VM on a payload built
+# for KVER; everything lands in build/vm/NAME/.
+vm_run() {
+	local name=$1 kver=$2 model=$3 timeout=$4 append=$5
+	local dir="$HVX_TOP/build/vm/$name"
+	vm_payload "$kver" "$dir/payload"
+	"$HVX_TOP/selftests/vm/run-vm.sh" --kernel "$kver" --cpu "$model" \
+		--cpus 2 --timeout "$timeout" --payload "$dir/payload" \
+		--out "$dir/out" --modules "kvm_intel" --append "$append" \
+		>"$dir/run-vm.log" 2>&1
+}
+
+# vm_verdict NAME EXPECTED_END TESTS...: print TAP lines ("ok - ..." /
+# "not ok - ...") for one VM run: each selftest result, the kernel log, and
+# how the VM ended (poweroff, or reboot for the full suite).
+vm_verdict() {
+	local name=$1 expect_end=$2
+	shift 2
+	local out="$HVX_TOP/build/vm/$name/out"
+	local log="$out/serial.log" end t
+	end=$(cat "$out/end" 2>/dev/null || echo none)
+
+	if ! grep -q '^HVX-SUITE-START' "$log" 2>/dev/null; then
+		echo "not ok - $name: the suite never started (VM end: $end)"
+		tail -n 30 "$HVX_TOP/build/vm/$name/run-vm.log" "$log" 2>/dev/null | sed 's/^/# /'
+		return
+	fi
+
+	for t in "$@"; do
+		awk -v name="$name" -v t="$t" '
+			$0 == "HVX-TAP-BEGIN " t { on = 1; seen = 1; next }
+			on && index($0, "HVX-TAP-END " t " ") == 1 { on = 0; rc = $3; next }
+			!on { next }
+			/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0 }
+			/^(not )?ok [0-9]+/ {
+				n++
+				ok = ($1 == "ok")
+				sub(/^(not )?ok [0-9]+ /, "")
+				printf "%s - %s: %s: %s\n", ok ? "ok" : "not ok", name, t, $0
+				if (!ok) failed++
+				next
+			}
+			/^#/ { diag[++nd] = $0 }
+			END {
+				if (!seen) {
+					printf "not ok - %s: %s: no results (the VM died or the test hung)\n", name, t
+					exit
+				}
+				if (n < plan || plan == 0)
+					printf "not ok - %s: %s: %d of %d results (the test crashed)\n", name, t, n, plan
+				else if (rc != 0 && rc != 4 && !failed)
+					printf "not ok - %s: %s: exit status %s\n", name, t, rc
+				if (failed || n < plan)
+					for (i = 1; i <= nd; i++) print diag[i]
+			}' "$log"
+	done
+
+	# The kernel log from the start of the suite to the end of the VM.
+	local bad
+	bad=$(sed -n '/^HVX-SUITE-START/,$p' "$log" | grep -E "$HVX_BAD_KERNEL_LINES")
+	if [ -z "$bad" ]; then
+		echo "ok - $name: kernel log has no warning, oops, lockup or stall"
+	else
+		echo "not ok - $name: kernel log has warnings or errors"
+		echo "$bad" | head -n 40 | sed 's/^/# /'
+	fi
+
+	if [ "$expect_end" = reboot ]; then
+		if [ "$end" = reboot ] && grep -q '^HVX-REBOOT$' "$log" &&
+		   grep -q 'reboot: Restarting system' "$log"; then
+			echo "ok - $name: reboot -f with hvx loaded and /dev/hvx open resets the machine"
+		else
+			echo "not ok - $name: reboot -f with hvx loaded and /dev/hvx open did not reset the machine (VM end: $end)"
+			tail -n 20 "$log" | sed 's/^/# /'
+		fi
+	elif [ "$end" = "$expect_end" ]; then
+		echo "ok - $name: VM ended by $end"
+	else
+		echo "not ok - $name: VM ended by $end, expected $expect_end"
+		tail -n 20 "$log" | sed 's/^/# /'
+	fi
+}
