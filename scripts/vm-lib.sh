@@ -38,8 +38,10 @@ vm_verdict() {
 	local name=$1 expect_end=$2
 	shift 2
 	local out="$HVX_TOP/build/vm/$name/out"
-	local log="$out/serial.log" end t
+	local log="$out/serial.txt" end t
 	end=$(cat "$out/end" 2>/dev/null || echo none)
+	# The serial console ends lines with CR LF.
+	tr -d '\r' <"$out/serial.log" >"$log" 2>/dev/null
 
 	if ! grep -q '^HVX-SUITE-START' "$log" 2>/dev/null; then
 		echo "not ok - $name: the suite never started (VM end: $end)"
