@@ -79,7 +79,12 @@ dmesg -n 5
 if [ "$reboot_after" = yes ]; then
 	# A CPU left in VMX root blocks INIT: with hvx loaded and a file open,
 	# the reboot must still reset the machine.
-	insmod hvx.ko && exec 3</dev/hvx && echo "HVX-REBOOT" && reboot -f
+	if insmod hvx.ko && exec 3</dev/hvx; then
+		echo "HVX-REBOOT"
+		# reboot -f does not wait for the console: let it drain first.
+		sleep 3
+		reboot -f
+	fi
 	echo "HVX-REBOOT-SETUP-FAILED"
 fi
 exit 0
