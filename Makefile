@@ -21,7 +21,11 @@ BUILD       := build
 LINUX_TOOLS := $(BUILD)/linux-tools
 USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -Iuapi
 TEST_CFLAGS := $(USER_CFLAGS) -Wno-unused-parameter
-SELFTESTS   := probe_test load_test sys_ioctl_test kvm_conflict_test
+SELFTESTS   := probe_test load_test sys_ioctl_test kvm_conflict_test \
+	       smoke_test vm_test guest_modes_test run_test concurrency_test \
+	       leak_test
+SELFTEST_LIB := selftests/hvx/util.c selftests/hvx/kvm_util.c
+SELFTEST_HDR := selftests/hvx/util.h selftests/hvx/kvm_util.h
 TOOLS       := hvx-info
 
 .PHONY: all module userspace selftests deps check demo vm-test clean
@@ -39,11 +43,12 @@ $(BUILD)/bin/%: userspace/%.c uapi/linux/hvx.h
 
 selftests: $(SELFTESTS:%=$(BUILD)/selftests/%)
 
-$(BUILD)/selftests/%: selftests/hvx/%.c selftests/hvx/util.c \
-		selftests/hvx/util.h uapi/linux/hvx.h $(LINUX_TOOLS)/.done
+$(BUILD)/selftests/%: selftests/hvx/%.c $(SELFTEST_LIB) $(SELFTEST_HDR) \
+		uapi/linux/hvx.h $(LINUX_TOOLS)/.done
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -I$(LINUX_TOOLS)/tools/testing/selftests \
-		-o $@ $< selftests/hvx/util.c
+	$(CC) $(TEST_CFLAGS) -pthread \
+		-I$(LINUX_TOOLS)/tools/testing/selftests \
+		-o $@ $< $(SELFTEST_LIB)
 
 # kselftest headers and checkpatch.pl, from Debian's linux-source-6.1.
 $(LINUX_TOOLS)/.done:

@@ -9,12 +9,96 @@
 
 #include <linux/fs.h>
 #include <linux/kref.h>
+#include <linux/kvm.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+/* Limits reported through KVM_CHECK_EXTENSION. */
+#define HVX_MAX_VCPUS		64
+#define HVX_MAX_MEMSLOTS	32
+
+/**
+ * struct hvx_memslot - one KVM_SET_USER_MEMORY_REGION slot
+ * @gpa:	guest-physical address of the first byte.
+ * @npages:	size in pages.
+ * @uaddr:	userspace address of the first byte, in the VM's mm.
+ * @flags:	KVM_MEM_* flags (none are supported yet, so always 0).
+ * @pages:	the pinned page behind each guest page, or NULL while the
+ *		guest has not touched it.  Written under hvx_vm.lock.
+ */
+struct hvx_memslot {
+	u64 gpa;
+	u64 npages;
+	u64 uaddr;
+	u32 flags;
+	struct page **pages;
+};
+
+/**
+ * struct hvx_vm - one virtual machine, owned by its file descriptors
+ * @refcount:	one reference per open VM or vCPU file.
+ * @mm:		the address space that created the VM; the VM is usable only
+ *		from it (other callers get -EIO, as with KVM).
+ * @lock:	serializes memory-slot changes, guest page faults and vCPU
+ *		creation.
+ * @slots:	memory slots by slot id; NULL when unused.
+ * @vcpus:	vCPUs by id; written once under @lock.
+ * @nr_vcpus:	number of vCPUs created.
+ *
+ * The backend embeds this structure in its own (backend_ops.vm_size).
+ */
+struct hvx_vm {
+	struct kref refcount;
+	struct mm_struct *mm;
+	struct mutex lock;	/* see above */
+	struct hvx_memslot *slots[HVX_MAX_MEMSLOTS];
+	struct hvx_vcpu *vcpus[HVX_MAX_VCPUS];
+	unsigned int nr_vcpus;
+};
+
+/**
+ * struct hvx_vcpu - one virtual CPU, owned by its file descriptor
+ * @vm:		the VM; the vCPU holds a reference on it.
+ * @id:		vCPU id (KVM_CREATE_VCPU argument).
+ * @mutex:	held across every vCPU ioctl, as in KVM.
+ * @run:	the shared struct kvm_run (page 0 of the vCPU mmap).
+ * @pio_data:	the port I/O data page (page KVM_PIO_PAGE_OFFSET).
+ * @fault_gpa:	guest-physical address of the access the backend asks the
+ *		core to resolve (HVX_RUN_FAULT).
+ *
+ * The backend embeds this structure in its own (backend_ops.vcpu_size).
+ */
+struct hvx_vcpu {
+	struct hvx_vm *vm;
+	unsigned int id;
+	struct mutex mutex;	/* see above */
+	struct kvm_run *run;
+	void *pio_data;
+	u64 fault_gpa;
+};
+
+/* kvm_run.immediate_exit, renamed by newer kernels' headers (same ABI). */
+#ifdef HVX_KVM_RUN_IMMEDIATE_EXIT_UNSAFE
+#define hvx_run_immediate_exit(run)	READ_ONCE((run)->immediate_exit__unsafe)
+#else
+#define hvx_run_immediate_exit(run)	READ_ONCE((run)->immediate_exit)
+#endif
+
+/* What backend_ops.vcpu_run() asks the core to do next. */
+enum hvx_run_result {
+	HVX_RUN_USER,	/* return to userspace: kvm_run says why */
+	HVX_RUN_AGAIN,	/* check signals and rescheduling, then run again */
+	HVX_RUN_FAULT,	/* resolve fault_gpa, then run again */
+	HVX_RUN_EMULATE, /* call backend_ops.vcpu_emulate() */
+};
 
 /**
  * struct hvx_backend_ops - what a hardware backend provides to the core
  * @name:		short name for log messages ("vmx").
+ * @vm_size:		size of the backend's VM structure (embeds hvx_vm).
+ * @vcpu_size:		size of the backend's vCPU structure (embeds hvx_vcpu).
  * @hardware_setup:	called once at module load, before any CPU is
  *			enabled.  Checks that the hardware has every feature
  *			hvx needs (logging one line per missing feature) and
@@ -27,31 +111,85 @@
  * @cpu_disable:	leaves hardware virtualization on the calling CPU.
  *			Called with interrupts disabled, only on an enabled
  *			CPU.  Must not fail.
+ * @vm_init:		sets up the backend part of a new VM (the guest
+ *			page tables).  Returns 0 or -errno.
+ * @vm_destroy:		frees it; no vCPU exists any more.
+ * @vm_map:		maps guest page @gpa to host page frame @pfn,
+ *			readable, writable and executable.  Called with
+ *			hvx_vm.lock held.  Returns 0 or -errno.
+ * @vm_unmap:		unmaps [@gpa, @gpa + @size) and flushes every CPU's
+ *			cached translations, so that the pages can be
+ *			released when it returns.  Called with hvx_vm.lock.
+ * @vcpu_init:		sets up a new vCPU in the x86 reset state.
+ * @vcpu_destroy:	frees the backend part of a vCPU.
+ * @vcpu_run:		enters the guest, handling in the kernel the exits
+ *			that need no sleeping, until one needs the core or
+ *			userspace.  Returns an enum hvx_run_result or -errno.
+ * @vcpu_complete:	completes the instruction whose exit userspace handled
+ *			(port input data, MMIO load data, RIP), first thing
+ *			in KVM_RUN, even with immediate_exit set (as KVM).
+ * @vcpu_emulate:	finishes, where sleeping is allowed (guest memory
+ *			access), an exit that vcpu_run returned
+ *			HVX_RUN_EMULATE for.  Returns an enum hvx_run_result
+ *			or -errno.
+ * @emulate_mmio:	decodes the instruction that accessed @gpa, outside
+ *			every slot, and fills kvm_run for KVM_EXIT_MMIO (or
+ *			an emulation failure).  Returns 0 or -errno.
+ * @get_regs, @set_regs, @get_sregs, @set_sregs: KVM_GET/SET_(S)REGS on
+ *			kernel copies; the setters validate (-EINVAL) and
+ *			change nothing on error.
+ * @get_msr, @set_msr:	one MSR of KVM_GET/SET_MSRS; -EINVAL for an MSR
+ *			not in @msr_list or a value the CPU would refuse.
+ * @msr_list, @nr_msrs:	the MSRs KVM_GET_MSR_INDEX_LIST reports.
+ * @get_fpu, @set_fpu:	KVM_GET/SET_FPU (the legacy x87/SSE state).
  */
 struct hvx_backend_ops {
 	const char *name;
+	size_t vm_size;
+	size_t vcpu_size;
 	int (*hardware_setup)(void);
 	void (*hardware_unsetup)(void);
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
+	int (*vm_init)(struct hvx_vm *vm);
+	void (*vm_destroy)(struct hvx_vm *vm);
+	int (*vm_map)(struct hvx_vm *vm, u64 gpa, u64 pfn);
+	void (*vm_unmap)(struct hvx_vm *vm, u64 gpa, u64 size);
+	int (*vcpu_init)(struct hvx_vcpu *vcpu);
+	void (*vcpu_destroy)(struct hvx_vcpu *vcpu);
+	int (*vcpu_run)(struct hvx_vcpu *vcpu);
+	void (*vcpu_complete)(struct hvx_vcpu *vcpu);
+	int (*vcpu_emulate)(struct hvx_vcpu *vcpu);
+	int (*emulate_mmio)(struct hvx_vcpu *vcpu, u64 gpa);
+	void (*get_regs)(struct hvx_vcpu *vcpu, struct kvm_regs *regs);
+	int (*set_regs)(struct hvx_vcpu *vcpu, const struct kvm_regs *regs);
+	void (*get_sregs)(struct hvx_vcpu *vcpu, struct kvm_sregs *sregs);
+	int (*set_sregs)(struct hvx_vcpu *vcpu, const struct kvm_sregs *sregs);
+	int (*get_msr)(struct hvx_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct hvx_vcpu *vcpu, u32 index, u64 data);
+	const u32 *msr_list;
+	unsigned int nr_msrs;
+	void (*get_fpu)(struct hvx_vcpu *vcpu, struct kvm_fpu *fpu);
+	int (*set_fpu)(struct hvx_vcpu *vcpu, const struct kvm_fpu *fpu);
 };
 
 /* The VT-x backend (module/vmx/vmx.c). */
 extern const struct hvx_backend_ops vmx_backend_ops;
+extern const struct hvx_backend_ops *hvx_backend;
 
-/**
- * struct hvx_vm - one virtual machine, owned by its VM file descriptor
- * @refcount:	one reference per open VM or vCPU file.
- * @mm:		the address space that created the VM; the VM is usable only
- *		from it (other callers get -EIO, as with KVM).
- * @lock:	serializes changes to the VM's configuration.
- */
-struct hvx_vm {
-	struct kref refcount;
-	struct mm_struct *mm;
-	struct mutex lock;	/* see @lock above */
-};
+/* module/main.c */
+extern bool hvx_rebooting;
 
+/* module/vm.c */
 int hvx_vm_create(unsigned long type);
+void hvx_vm_get(struct hvx_vm *vm);
+void hvx_vm_put(struct hvx_vm *vm);
+int hvx_vm_fault(struct hvx_vm *vm, u64 gpa);
+int hvx_read_guest(struct hvx_vm *vm, u64 gpa, void *buf, size_t len);
+int hvx_write_guest(struct hvx_vm *vm, u64 gpa, const void *buf, size_t len);
+long hvx_vm_check_extension(unsigned long cap);
+
+/* module/vcpu.c */
+int hvx_vcpu_create(struct hvx_vm *vm, unsigned long id);
 
 #endif /* HVX_CORE_H */

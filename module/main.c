@@ -20,11 +20,12 @@
 #include <linux/module.h>
 #include <linux/reboot.h>
 #include <linux/syscore_ops.h>
+#include <linux/uaccess.h>
 #include <linux/hvx.h>
 
 #include "hvx.h"
 
-static const struct hvx_backend_ops *hvx_backend = &vmx_backend_ops;
+const struct hvx_backend_ops *hvx_backend = &vmx_backend_ops;
 
 /*
  * The CPUs that are in VMX root operation on hvx's behalf.  A CPU changes
@@ -32,8 +33,11 @@ static const struct hvx_backend_ops *hvx_backend = &vmx_backend_ops;
  */
 static struct cpumask hvx_enabled_cpus;
 
-/* Set once the machine is going down: no CPU may enter VMX root again. */
-static bool hvx_rebooting;
+/*
+ * Set once the machine is going down: no CPU may enter VMX root again, and
+ * a VMX instruction that faults because its CPU already left is expected.
+ */
+bool hvx_rebooting;
 
 /* Whether the CPU that runs the syscore suspend callback was enabled. */
 static bool hvx_enabled_before_suspend;
@@ -189,12 +193,21 @@ static void hvx_unregister_syscore(void)
 
 #endif
 
-/*
- * KVM_CHECK_EXTENSION: non-zero only for what hvx implements (none of the
- * VM and vCPU ioctls yet), as Documentation/api.rst lists.
- */
-static long hvx_check_extension(unsigned long cap)
+/* KVM_GET_MSR_INDEX_LIST: the MSRs KVM_GET/SET_MSRS handle. */
+static long hvx_get_msr_index_list(struct kvm_msr_list __user *ulist)
 {
+	u32 n = hvx_backend->nr_msrs;
+	struct kvm_msr_list list;
+
+	if (copy_from_user(&list, ulist, sizeof(list)))
+		return -EFAULT;
+	if (put_user(n, &ulist->nmsrs))
+		return -EFAULT;
+	if (list.nmsrs < n)
+		return -E2BIG;
+	if (copy_to_user(ulist->indices, hvx_backend->msr_list,
+			 n * sizeof(u32)))
+		return -EFAULT;
 	return 0;
 }
 
@@ -202,10 +215,12 @@ static long hvx_dev_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
 	switch (ioctl) {
+	case KVM_GET_MSR_INDEX_LIST:
+		return hvx_get_msr_index_list((void __user *)arg);
 	case KVM_GET_API_VERSION:
 		return arg ? -EINVAL : KVM_API_VERSION;
 	case KVM_CHECK_EXTENSION:
-		return hvx_check_extension(arg);
+		return hvx_vm_check_extension(arg);
 	case KVM_GET_VCPU_MMAP_SIZE:
 		/* struct kvm_run, then the port I/O data page, as on KVM. */
 		return arg ? -EINVAL : 2 * PAGE_SIZE;

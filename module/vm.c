@@ -1,29 +1,336 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hvx core: the VM file descriptor.
+ * hvx core: the VM file descriptor, guest memory slots, and resolving guest
+ * page faults inside them.
  *
  * KVM_CREATE_VM returns an anonymous-inode file that owns a struct hvx_vm.
  * The VM lives until its last file (VM or vCPU) is closed.
+ *
+ * Guest memory is the VMM's own memory, registered in slots with
+ * KVM_SET_USER_MEMORY_REGION.  Nothing is mapped up front: the first guest
+ * access to a page inside a slot faults (an EPT violation), the core pins
+ * the backing user page and the backend maps it, and the guest goes on
+ * without a trip to userspace.  A pinned page cannot be freed or migrated
+ * behind the guest's back; it is unmapped from the guest, every CPU's
+ * cached translations are flushed, and only then is it unpinned.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/kvm.h>
+#include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "hvx.h"
+
+static struct hvx_vm *hvx_vm_alloc(void)
+{
+	struct hvx_vm *vm;
+
+	vm = kzalloc(hvx_backend->vm_size, GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return NULL;
+	kref_init(&vm->refcount);
+	mutex_init(&vm->lock);
+	return vm;
+}
+
+static void hvx_slot_unpin(struct hvx_memslot *slot)
+{
+	u64 i;
+
+	for (i = 0; i < slot->npages; i++) {
+		if (slot->pages[i])
+			unpin_user_page(slot->pages[i]);
+		slot->pages[i] = NULL;
+	}
+}
+
+static void hvx_slot_free(struct hvx_memslot *slot)
+{
+	hvx_slot_unpin(slot);
+	kvfree(slot->pages);
+	kfree(slot);
+}
 
 static void hvx_vm_free(struct kref *kref)
 {
 	struct hvx_vm *vm = container_of(kref, struct hvx_vm, refcount);
+	unsigned int i;
+
+	for (i = 0; i < HVX_MAX_VCPUS; i++) {
+		struct hvx_vcpu *vcpu = vm->vcpus[i];
+
+		if (!vcpu)
+			continue;
+		hvx_backend->vcpu_destroy(vcpu);
+		free_page((unsigned long)vcpu->run);
+		free_page((unsigned long)vcpu->pio_data);
+		kfree(vcpu);
+	}
+
+	/* Tear down the guest's mappings before releasing the pages. */
+	hvx_backend->vm_destroy(vm);
+	for (i = 0; i < HVX_MAX_MEMSLOTS; i++)
+		if (vm->slots[i])
+			hvx_slot_free(vm->slots[i]);
 
 	mmdrop(vm->mm);
 	kfree(vm);
 }
 
-static void hvx_vm_put(struct hvx_vm *vm)
+void hvx_vm_get(struct hvx_vm *vm)
+{
+	kref_get(&vm->refcount);
+}
+
+void hvx_vm_put(struct hvx_vm *vm)
 {
 	kref_put(&vm->refcount, hvx_vm_free);
+}
+
+static bool hvx_slot_overlaps(struct hvx_vm *vm, unsigned int except, u64 gpa,
+			      u64 size)
+{
+	unsigned int i;
+
+	for (i = 0; i < HVX_MAX_MEMSLOTS; i++) {
+		struct hvx_memslot *s = vm->slots[i];
+
+		if (!s || i == except)
+			continue;
+		if (gpa < s->gpa + (s->npages << PAGE_SHIFT) &&
+		    s->gpa < gpa + size)
+			return true;
+	}
+	return false;
+}
+
+/* Removes a slot's pages from the guest and unpins them. */
+static void hvx_slot_unmap(struct hvx_vm *vm, struct hvx_memslot *slot)
+{
+	hvx_backend->vm_unmap(vm, slot->gpa, slot->npages << PAGE_SHIFT);
+	hvx_slot_unpin(slot);
+}
+
+/*
+ * KVM_SET_USER_MEMORY_REGION, validated as KVM does: create a slot, delete
+ * it (size 0), or move an existing one to another guest address.
+ */
+static int hvx_vm_set_memory_region(struct hvx_vm *vm,
+				    const struct kvm_userspace_memory_region *mem)
+{
+	u64 size = mem->memory_size, gpa = mem->guest_phys_addr;
+	unsigned int id = (u16)mem->slot;
+	struct hvx_memslot *slot;
+	int r = 0;
+
+	/* hvx implements neither dirty logging nor read-only memory. */
+	if (mem->flags)
+		return -EINVAL;
+	/* Only address space 0 (no SMM) and the slots hvx has. */
+	if ((mem->slot >> 16) || id >= HVX_MAX_MEMSLOTS)
+		return -EINVAL;
+	if ((size | gpa | mem->userspace_addr) & ~PAGE_MASK)
+		return -EINVAL;
+	if (gpa + size < gpa)
+		return -EINVAL;
+	if (size && !access_ok((void __user *)(unsigned long)mem->userspace_addr,
+			       size))
+		return -EINVAL;
+	if ((size >> PAGE_SHIFT) > INT_MAX)
+		return -EINVAL;
+
+	mutex_lock(&vm->lock);
+	slot = vm->slots[id];
+
+	if (!size) {
+		/* Delete. */
+		if (!slot) {
+			r = -EINVAL;
+			goto out;
+		}
+		vm->slots[id] = NULL;
+		hvx_slot_unmap(vm, slot);
+		hvx_slot_free(slot);
+		goto out;
+	}
+
+	if (slot) {
+		/* Only the guest address of an existing slot may change. */
+		if (mem->userspace_addr != slot->uaddr ||
+		    size >> PAGE_SHIFT != slot->npages) {
+			r = -EINVAL;
+			goto out;
+		}
+		if (gpa == slot->gpa)
+			goto out;
+		if (hvx_slot_overlaps(vm, id, gpa, size)) {
+			r = -EEXIST;
+			goto out;
+		}
+		hvx_slot_unmap(vm, slot);
+		slot->gpa = gpa;
+		goto out;
+	}
+
+	if (hvx_slot_overlaps(vm, id, gpa, size)) {
+		r = -EEXIST;
+		goto out;
+	}
+	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+	if (!slot) {
+		r = -ENOMEM;
+		goto out;
+	}
+	slot->gpa = gpa;
+	slot->npages = size >> PAGE_SHIFT;
+	slot->uaddr = mem->userspace_addr;
+	slot->pages = kvcalloc(slot->npages, sizeof(*slot->pages),
+			       GFP_KERNEL_ACCOUNT);
+	if (!slot->pages) {
+		kfree(slot);
+		r = -ENOMEM;
+		goto out;
+	}
+	vm->slots[id] = slot;
+out:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+static struct hvx_memslot *hvx_slot_find(struct hvx_vm *vm, u64 gpa)
+{
+	unsigned int i;
+
+	for (i = 0; i < HVX_MAX_MEMSLOTS; i++) {
+		struct hvx_memslot *s = vm->slots[i];
+
+		if (s && gpa >= s->gpa && gpa - s->gpa < s->npages << PAGE_SHIFT)
+			return s;
+	}
+	return NULL;
+}
+
+/**
+ * hvx_vm_fault() - make the guest page at @gpa present, if a slot has it
+ * @vm: the VM; called from KVM_RUN, so current->mm is the VM's.
+ * @gpa: the guest-physical address the guest accessed.
+ *
+ * Return: 1 when the page is mapped, 0 when no slot holds @gpa (an MMIO
+ * access for userspace), -errno when the backing memory cannot be pinned.
+ */
+int hvx_vm_fault(struct hvx_vm *vm, u64 gpa)
+{
+	struct hvx_memslot *slot;
+	struct page *page;
+	u64 index;
+	int r;
+
+	mutex_lock(&vm->lock);
+	slot = hvx_slot_find(vm, gpa);
+	if (!slot) {
+		r = 0;
+		goto out;
+	}
+	index = (gpa - slot->gpa) >> PAGE_SHIFT;
+	page = slot->pages[index];
+	if (!page) {
+		r = pin_user_pages_fast(slot->uaddr + (index << PAGE_SHIFT), 1,
+					FOLL_WRITE | FOLL_LONGTERM, &page);
+		if (r != 1) {
+			r = r < 0 ? r : -EFAULT;
+			goto out;
+		}
+		slot->pages[index] = page;
+	}
+	r = hvx_backend->vm_map(vm, gpa & PAGE_MASK, page_to_pfn(page));
+	if (r) {
+		slot->pages[index] = NULL;
+		unpin_user_page(page);
+		goto out;
+	}
+	r = 1;
+out:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+static int hvx_access_guest(struct hvx_vm *vm, u64 gpa, void *buf,
+			    size_t len, bool write)
+{
+	struct hvx_memslot *slot;
+	void __user *uaddr;
+	int r = -EFAULT;
+
+	mutex_lock(&vm->lock);
+	slot = hvx_slot_find(vm, gpa);
+	if (!slot || gpa + len - slot->gpa > slot->npages << PAGE_SHIFT)
+		goto out;
+	uaddr = (void __user *)(unsigned long)(slot->uaddr + gpa - slot->gpa);
+	if (write ? !copy_to_user(uaddr, buf, len) :
+		    !copy_from_user(buf, uaddr, len))
+		r = 0;
+out:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/**
+ * hvx_read_guest() - copy guest-physical memory from a slot
+ * @vm: the VM; current->mm must be the VM's.
+ * @gpa: first byte; the range must lie in one slot.
+ * @buf: destination.
+ * @len: number of bytes.
+ *
+ * Return: 0, or -EFAULT when the range is not in a slot or unreadable.
+ */
+int hvx_read_guest(struct hvx_vm *vm, u64 gpa, void *buf, size_t len)
+{
+	return hvx_access_guest(vm, gpa, buf, len, false);
+}
+
+/**
+ * hvx_write_guest() - copy into guest-physical memory in a slot
+ * @vm: the VM; current->mm must be the VM's.
+ * @gpa: first byte; the range must lie in one slot.
+ * @buf: source.
+ * @len: number of bytes.
+ *
+ * Return: 0, or -EFAULT when the range is not in a slot or unwritable.
+ */
+int hvx_write_guest(struct hvx_vm *vm, u64 gpa, const void *buf, size_t len)
+{
+	return hvx_access_guest(vm, gpa, (void *)buf, len, true);
+}
+
+/**
+ * hvx_vm_check_extension() - KVM_CHECK_EXTENSION, on /dev/hvx or a VM fd
+ * @cap: a KVM_CAP_* number.
+ *
+ * Return: non-zero only for what hvx implements, as Documentation/api.rst
+ * lists; 0 for everything else.
+ */
+long hvx_vm_check_extension(unsigned long cap)
+{
+	switch (cap) {
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
+	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_CHECK_EXTENSION_VM:
+		return 1;
+	case KVM_CAP_NR_VCPUS:
+		return min_t(long, num_online_cpus(), HVX_MAX_VCPUS);
+	case KVM_CAP_MAX_VCPUS:
+	case KVM_CAP_MAX_VCPU_ID:
+		return HVX_MAX_VCPUS;
+	case KVM_CAP_NR_MEMSLOTS:
+		return HVX_MAX_MEMSLOTS;
+	default:
+		return 0;
+	}
 }
 
 static int hvx_vm_release(struct inode *inode, struct file *filp)
@@ -36,12 +343,32 @@ static long hvx_vm_ioctl(struct file *filp, unsigned int ioctl,
 			 unsigned long arg)
 {
 	struct hvx_vm *vm = filp->private_data;
+	void __user *argp = (void __user *)arg;
 
 	/* A VM belongs to the address space that created it, as on KVM. */
 	if (vm->mm != current->mm)
 		return -EIO;
 
 	switch (ioctl) {
+	case KVM_SET_USER_MEMORY_REGION: {
+		struct kvm_userspace_memory_region mem;
+
+		if (copy_from_user(&mem, argp, sizeof(mem)))
+			return -EFAULT;
+		return hvx_vm_set_memory_region(vm, &mem);
+	}
+	case KVM_CREATE_VCPU:
+		return hvx_vcpu_create(vm, arg);
+	case KVM_CHECK_EXTENSION:
+		return hvx_vm_check_extension(arg);
+	case KVM_SET_TSS_ADDR:
+	case KVM_SET_IDENTITY_MAP_ADDR:
+		/*
+		 * KVM needs these for real mode without unrestricted guest;
+		 * hvx requires unrestricted guest, so they are accepted for
+		 * compatibility and have no effect.
+		 */
+		return 0;
 	default:
 		/* What KVM returns for an unknown VM ioctl. */
 		return -ENOTTY;
@@ -64,16 +391,19 @@ static const struct file_operations hvx_vm_fops = {
 int hvx_vm_create(unsigned long type)
 {
 	struct hvx_vm *vm;
-	int fd;
+	int fd, r;
 
 	if (type)
 		return -EINVAL;
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	vm = hvx_vm_alloc();
 	if (!vm)
 		return -ENOMEM;
-	kref_init(&vm->refcount);
-	mutex_init(&vm->lock);
+	r = hvx_backend->vm_init(vm);
+	if (r) {
+		kfree(vm);
+		return r;
+	}
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 

@@ -2,17 +2,26 @@
 /*
  * hvx EPT: extended page tables for guest memory.
  *
- * hvx builds 4-level EPT tables of write-back memory and invalidates them
- * with INVEPT; this file checks, once at load, that the processor supports
- * exactly that.
+ * Each VM has 4-level EPT tables (Intel SDM Vol. 3C, 29.3 "The Extended
+ * Page Table Mechanism").  They start empty and are filled one 4 KiB page
+ * at a time as the guest touches memory (ept_map(), called by the core's
+ * fault path); ept_unmap() clears entries and ept_flush() invalidates every
+ * CPU's cached translations (INVEPT) before the core releases the pages.
+ * Intermediate tables live until the VM is destroyed.  Callers serialize
+ * changes (the VM's lock); the processor walks the tables concurrently, so
+ * every entry is written with a single store.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/gfp.h>
 #include <linux/kernel.h>
+#include <linux/mm.h>
 #include <linux/printk.h>
+#include <linux/smp.h>
 #include <asm/vmx.h>
 
 #include "ept.h"
+#include "../vmx/vmx_ops.h"
 
 struct ept_feature {
 	u32 bits;		/* any one of these is enough */
@@ -47,4 +56,163 @@ int ept_check_caps(u32 ept_cap)
 		missing++;
 	}
 	return missing;
+}
+
+/* EPT entry bits (Intel SDM Vol. 3C, 29.3.2). */
+#define EPT_READ		BIT_ULL(0)
+#define EPT_WRITE		BIT_ULL(1)
+#define EPT_EXEC		BIT_ULL(2)
+#define EPT_RWX			(EPT_READ | EPT_WRITE | EPT_EXEC)
+#define EPT_MEMTYPE_WB		(6ULL << 3)
+#define EPT_IGNORE_PAT		BIT_ULL(6)
+#define EPT_ADDR_MASK		GENMASK_ULL(51, 12)
+#define EPT_LEVELS		4
+#define EPT_INDEX(gpa, level)	(((gpa) >> (12 + 9 * ((level) - 1))) & 511)
+
+/* EPTP (Intel SDM Vol. 3C, 25.6.11): write-back, 4-level walk. */
+#define EPTP_WB			6ULL
+#define EPTP_WALK_4		(3ULL << 3)
+
+/**
+ * ept_init() - allocate an empty set of EPT tables
+ * @ept: filled in.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ept_init(struct ept *ept)
+{
+	ept->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!ept->root)
+		return -ENOMEM;
+	ept->eptp = __pa(ept->root) | EPTP_WALK_4 | EPTP_WB;
+	return 0;
+}
+
+static void ept_free_table(u64 *table, int level)
+{
+	int i;
+
+	if (level > 1) {
+		for (i = 0; i < 512; i++)
+			if (table[i] & EPT_RWX)
+				ept_free_table(__va(table[i] & EPT_ADDR_MASK),
+					       level - 1);
+	}
+	free_page((unsigned long)table);
+}
+
+/**
+ * ept_destroy() - free the tables (not the guest pages they map)
+ * @ept: tables that no CPU uses any more: the caller flushed them.
+ */
+void ept_destroy(struct ept *ept)
+{
+	if (ept->root)
+		ept_free_table(ept->root, EPT_LEVELS);
+	ept->root = NULL;
+}
+
+/*
+ * Returns the level-1 entry for @gpa, allocating the tables on the way when
+ * @alloc; NULL when a table is missing (and !@alloc) or cannot be allocated.
+ */
+static u64 *ept_walk(struct ept *ept, u64 gpa, bool alloc)
+{
+	u64 *table = ept->root;
+	int level;
+
+	for (level = EPT_LEVELS; level > 1; level--) {
+		u64 *entry = &table[EPT_INDEX(gpa, level)];
+
+		if (!(READ_ONCE(*entry) & EPT_RWX)) {
+			u64 *next;
+
+			if (!alloc)
+				return NULL;
+			next = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+			if (!next)
+				return NULL;
+			WRITE_ONCE(*entry, __pa(next) | EPT_RWX);
+		}
+		table = __va(READ_ONCE(*entry) & EPT_ADDR_MASK);
+	}
+	return &table[EPT_INDEX(gpa, 1)];
+}
+
+/**
+ * ept_map() - map one guest page, readable, writable and executable
+ * @ept: the tables.
+ * @gpa: guest-physical address of the page.
+ * @pfn: host page frame behind it.
+ *
+ * Adding a mapping needs no invalidation: processors do not cache
+ * not-present entries.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ept_map(struct ept *ept, u64 gpa, u64 pfn)
+{
+	u64 *pte = ept_walk(ept, gpa, true);
+
+	if (!pte)
+		return -ENOMEM;
+	WRITE_ONCE(*pte, ((u64)pfn << PAGE_SHIFT) | EPT_RWX |
+		   EPT_MEMTYPE_WB | EPT_IGNORE_PAT);
+	return 0;
+}
+
+/**
+ * ept_unmap() - remove the mappings of a guest-physical range
+ * @ept: the tables.
+ * @gpa: start, page aligned.
+ * @size: length in bytes, page aligned.
+ *
+ * The caller must ept_flush() before releasing the pages.
+ */
+void ept_unmap(struct ept *ept, u64 gpa, u64 size)
+{
+	u64 end = gpa + size;
+
+	while (gpa < end) {
+		u64 *pte = ept_walk(ept, gpa, false);
+
+		if (pte)
+			WRITE_ONCE(*pte, 0);
+		gpa += PAGE_SIZE;
+	}
+}
+
+struct ept_flush_args {
+	u64 eptp;
+	bool single_context;
+};
+
+static void ept_flush_this_cpu(void *data)
+{
+	const struct ept_flush_args *args = data;
+
+	if (args->single_context)
+		vmx_invept(VMX_EPT_EXTENT_CONTEXT, args->eptp);
+	else
+		vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+}
+
+/**
+ * ept_flush() - invalidate every CPU's translations derived from @ept
+ * @ept: the tables.
+ * @single_context: INVEPT single-context is supported; otherwise all
+ *	contexts are invalidated.
+ *
+ * The IPI also makes any CPU running a guest on these tables exit first.
+ * Every online CPU is in VMX root operation while hvx is loaded; a CPU that
+ * comes online later starts with a global INVEPT.
+ */
+void ept_flush(struct ept *ept, bool single_context)
+{
+	struct ept_flush_args args = {
+		.eptp = ept->eptp,
+		.single_context = single_context,
+	};
+
+	on_each_cpu(ept_flush_this_cpu, &args, 1);
 }

@@ -29,6 +29,10 @@ enum vmx_ctl {
  *			optional bit hvx wants that the processor allows.
  * @ept_cap:		IA32_VMX_EPT_VPID_CAP[31:0], the EPT capabilities.
  * @vpid_cap:		IA32_VMX_EPT_VPID_CAP[63:32], the VPID capabilities.
+ * @cr0_fixed0, @cr0_fixed1, @cr4_fixed0, @cr4_fixed1: the CR0 and CR4 bits
+ *			fixed to 1 and allowed to be 1 in VMX operation.
+ * @preemption_timer:	VMX-preemption timer value bounding each guest
+ *			slice, or 0 without the timer.
  */
 struct vmx_config {
 	u32 revision_id;
@@ -36,6 +40,8 @@ struct vmx_config {
 	u32 ctls[VMX_NR_CTLS];
 	u32 ept_cap;
 	u32 vpid_cap;
+	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	u32 preemption_timer;
 };
 
 extern struct vmx_config vmx_config __ro_after_init;
@@ -50,11 +56,6 @@ static inline bool cpu_has_vmx_ack_intr_on_exit(void)
 	return vmx_config.ctls[VMX_CTL_EXIT] & VM_EXIT_ACK_INTR_ON_EXIT;
 }
 
-static inline bool cpu_has_vmx_rdtscp(void)
-{
-	return vmx_config.ctls[VMX_CTL_PROC2] & SECONDARY_EXEC_ENABLE_RDTSCP;
-}
-
 static inline bool cpu_has_vmx_invpcid(void)
 {
 	return vmx_config.ctls[VMX_CTL_PROC2] & SECONDARY_EXEC_ENABLE_INVPCID;
@@ -63,6 +64,21 @@ static inline bool cpu_has_vmx_invpcid(void)
 static inline bool cpu_has_vmx_invvpid_single(void)
 {
 	return vmx_config.vpid_cap & VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT;
+}
+
+static inline bool cpu_has_vmx_invvpid_global(void)
+{
+	return vmx_config.vpid_cap & VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT;
+}
+
+static inline bool cpu_has_vmx_invept_single(void)
+{
+	return vmx_config.ept_cap & VMX_EPT_EXTENT_CONTEXT_BIT;
+}
+
+static inline bool cpu_has_vmx_invept_global(void)
+{
+	return vmx_config.ept_cap & VMX_EPT_EXTENT_GLOBAL_BIT;
 }
 
 #endif /* HVX_VMX_CAPABILITIES_H */

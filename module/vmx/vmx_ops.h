@@ -60,4 +60,78 @@ static __always_inline u8 vmx_off(void)
 	return result;
 }
 
+/**
+ * vmx_vmptrld() - VMPTRLD: make a VMCS current on this CPU
+ * @vmcs: physical address of the VMCS region.
+ *
+ * Return: VMX_INSN_OK, VMX_INSN_VMFAIL or VMX_INSN_FAULTED.
+ */
+static __always_inline u8 vmx_vmptrld(u64 vmcs)
+{
+	u8 result = VMX_INSN_FAULTED;
+
+	asm volatile("1: vmptrld %[vmcs]\n\t"
+		     "setna %[result]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [result] "+q" (result)
+		     : [vmcs] "m" (vmcs)
+		     : "cc", "memory");
+	return result;
+}
+
+/**
+ * vmx_vmclear() - VMCLEAR: flush a VMCS to memory and make it inactive
+ * @vmcs: physical address of the VMCS region.
+ *
+ * Return: VMX_INSN_OK, VMX_INSN_VMFAIL or VMX_INSN_FAULTED.
+ */
+static __always_inline u8 vmx_vmclear(u64 vmcs)
+{
+	u8 result = VMX_INSN_FAULTED;
+
+	asm volatile("1: vmclear %[vmcs]\n\t"
+		     "setna %[result]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [result] "+q" (result)
+		     : [vmcs] "m" (vmcs)
+		     : "cc", "memory");
+	return result;
+}
+
+/*
+ * INVEPT and INVVPID take a type in a register and a 128-bit descriptor in
+ * memory (Intel SDM Vol. 3C, 31.3).
+ */
+static __always_inline u8 vmx_invept(unsigned long type, u64 eptp)
+{
+	struct { u64 eptp, reserved; } desc = { eptp, 0 };
+	u8 result = VMX_INSN_FAULTED;
+
+	asm volatile("1: invept %[desc], %[type]\n\t"
+		     "setna %[result]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [result] "+q" (result)
+		     : [desc] "m" (desc), [type] "r" (type)
+		     : "cc", "memory");
+	return result;
+}
+
+static __always_inline u8 vmx_invvpid(unsigned long type, u16 vpid, u64 gva)
+{
+	struct { u64 vpid : 16, reserved : 48; u64 gva; } desc = { vpid, 0, gva };
+	u8 result = VMX_INSN_FAULTED;
+
+	asm volatile("1: invvpid %[desc], %[type]\n\t"
+		     "setna %[result]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [result] "+q" (result)
+		     : [desc] "m" (desc), [type] "r" (type)
+		     : "cc", "memory");
+	return result;
+}
+
 #endif /* HVX_VMX_OPS_H */

@@ -63,33 +63,81 @@ TEST_F(dev, vcpu_mmap_size)
 
 /*
  * The capabilities Documentation/api.rst says hvx implements, with the value
- * KVM_CHECK_EXTENSION returns for each.  None yet: the VM and vCPU ioctls
- * come later.
+ * KVM_CHECK_EXTENSION returns for each (-1: the number of online CPUs, at
+ * most 64).
  */
 static const struct {
 	long cap, value;
 } implemented_caps[] = {
+	{ KVM_CAP_USER_MEMORY, 1 },
+	{ KVM_CAP_SET_TSS_ADDR, 1 },
+	{ KVM_CAP_SET_IDENTITY_MAP_ADDR, 1 },
+	{ KVM_CAP_IMMEDIATE_EXIT, 1 },
+	{ KVM_CAP_CHECK_EXTENSION_VM, 1 },
+	{ KVM_CAP_NR_VCPUS, -1 },
+	{ KVM_CAP_MAX_VCPUS, 64 },
+	{ KVM_CAP_MAX_VCPU_ID, 64 },
+	{ KVM_CAP_NR_MEMSLOTS, 32 },
 	{ -1, 0 }	/* end */
 };
 
-/* Exactly the implemented capabilities are reported, with their values;
- * everything else, including unknown numbers, is 0.
+/*
+ * Exactly the implemented capabilities are reported, with their values, on
+ * /dev/hvx and on a VM fd; everything else, including unknown numbers, is 0.
  */
 TEST_F(dev, check_extension_truthful)
 {
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	int vm = ioctl(self->fd, KVM_CREATE_VM, 0);
 	unsigned int i;
 	long cap;
 
+	ASSERT_LE(0, vm);
 	for (cap = 0; cap < 1024; cap++) {
 		long want = 0;
 
 		for (i = 0; implemented_caps[i].cap >= 0; i++)
 			if (implemented_caps[i].cap == cap)
 				want = implemented_caps[i].value;
+		if (want == -1)
+			want = online < 64 ? online : 64;
 		EXPECT_EQ(want, ioctl(self->fd, KVM_CHECK_EXTENSION, cap))
 			TH_LOG("capability %ld", cap);
+		EXPECT_EQ(want, ioctl(vm, KVM_CHECK_EXTENSION, cap))
+			TH_LOG("capability %ld on the VM fd", cap);
 	}
 	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, -1L));
+	close(vm);
+}
+
+/* KVM_GET_MSR_INDEX_LIST: -E2BIG with the count when too small, then the
+ * list, which holds the MSRs a guest OS needs.
+ */
+TEST_F(dev, msr_index_list)
+{
+	static const __u32 needed[] = {
+		0xc0000080, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
+		0xc0000102, 0x174, 0x175, 0x176, 0x277, 0x10,
+	};
+	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
+	unsigned int i, j;
+
+	EXPECT_EQ(-1, ioctl(self->fd, KVM_GET_MSR_INDEX_LIST, &probe));
+	EXPECT_EQ(E2BIG, errno);
+	ASSERT_LT(0U, probe.nmsrs);
+	list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(__u32));
+	ASSERT_NE(NULL, list);
+	list->nmsrs = probe.nmsrs;
+	ASSERT_EQ(0, ioctl(self->fd, KVM_GET_MSR_INDEX_LIST, list));
+	for (i = 0; i < ARRAY_SIZE(needed); i++) {
+		for (j = 0; j < list->nmsrs; j++)
+			if (list->indices[j] == needed[i])
+				break;
+		EXPECT_LT(j, list->nmsrs) TH_LOG("MSR %#x missing", needed[i]);
+	}
+	EXPECT_EQ(-1, ioctl(self->fd, KVM_GET_MSR_INDEX_LIST, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	free(list);
 }
 
 /* Nothing hvx does not implement claims to exist. */
@@ -146,7 +194,7 @@ TEST_F(dev, unknown_ioctls)
 	static const unsigned long bad[] = {
 		_IO(KVMIO, 0xff), _IO(KVMIO, 0x0f), KVM_RUN,
 		KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION,
-		KVM_GET_MSR_INDEX_LIST, _IO('x', 1), 0,
+		KVM_GET_SUPPORTED_CPUID, _IO('x', 1), 0,
 	};
 	unsigned int i;
 
@@ -156,7 +204,7 @@ TEST_F(dev, unknown_ioctls)
 	}
 }
 
-/* VM ioctls hvx does not implement yet fail as KVM's unknown VM ioctls. */
+/* Unknown VM ioctls fail as on KVM. */
 TEST_F(dev, vm_unknown_ioctls)
 {
 	int vm = ioctl(self->fd, KVM_CREATE_VM, 0);

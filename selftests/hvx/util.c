@@ -5,10 +5,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/hvx.h>
@@ -266,4 +268,133 @@ void kvm_modules_unload(void)
 	for (i = n - 1; i >= 0; i--)
 		if (module_loaded(names[i]))
 			module_unload(names[i]);
+}
+
+const char *test_device(void)
+{
+	const char *path = getenv("HVX_TEST_DEVICE");
+
+	return path && *path ? path : HVX_DEVICE_PATH;
+}
+
+bool test_device_is_hvx(void)
+{
+	char real[PATH_MAX];
+
+	/* /dev/kvm may be a symlink to /dev/hvx. */
+	if (realpath(test_device(), real))
+		return !strcmp(real, HVX_DEVICE_PATH);
+	return !strcmp(test_device(), HVX_DEVICE_PATH);
+}
+
+int test_device_prepare(bool *loaded_here)
+{
+	int r;
+
+	*loaded_here = false;
+	if (!test_device_is_hvx() || module_loaded("hvx"))
+		return 0;
+	r = hvx_load();
+	if (!r)
+		*loaded_here = true;
+	return r;
+}
+
+void test_device_release(bool loaded_here)
+{
+	if (loaded_here)
+		hvx_unload();
+}
+
+double env_seconds(const char *name, double dflt)
+{
+	const char *s = getenv(name);
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return dflt;
+	v = strtod(s, &end);
+	return end != s && v > 0 ? v : dflt;
+}
+
+long env_long(const char *name, long dflt)
+{
+	const char *s = getenv(name);
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return dflt;
+	v = strtol(s, &end, 0);
+	return end != s && v > 0 ? v : dflt;
+}
+
+double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+long proc_interrupts(const char *name, int cpu)
+{
+	char *line = NULL, *p, *end;
+	size_t cap = 0, len = strlen(name);
+	long count = -1;
+	FILE *f;
+	int i;
+
+	f = fopen("/proc/interrupts", "re");
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		p = line + strspn(line, " ");
+		if (strncmp(p, name, len) || p[len] != ':')
+			continue;
+		p += len + 1;
+		for (i = 0; i <= cpu; i++) {
+			count = strtol(p, &end, 10);
+			if (end == p) {
+				count = -1;
+				break;
+			}
+			p = end;
+		}
+		break;
+	}
+	free(line);
+	fclose(f);
+	return count;
+}
+
+long meminfo_kb(const char *field)
+{
+	char *line = NULL;
+	size_t cap = 0, len = strlen(field);
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			kb = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return kb;
+}
+
+int pin_to_cpu(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(tid, sizeof(set), &set) ? -errno : 0;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sched.h>
+#include <sys/types.h>
 
 /* Path of hvx.ko: $HVX_KO, or hvx.ko in the current directory. */
 const char *hvx_module_path(void);
@@ -65,5 +66,44 @@ bool kmsg_find(int fd, const char *needle, char *line, size_t size);
 bool kvm_modules_available(void);
 int kvm_modules_load(void);
 void kvm_modules_unload(void);
+
+/*
+ * The device the KVM-API tests drive: $HVX_TEST_DEVICE, or /dev/hvx.  The
+ * same test binaries run against /dev/kvm (kvm_intel) to check that they
+ * test what KVM does.  test_device_is_hvx() says whether the device is hvx;
+ * tests of hvx-only behaviour skip when it is not.
+ */
+const char *test_device(void);
+bool test_device_is_hvx(void);
+
+/*
+ * Make the test device usable: on hvx, load hvx.ko unless it is loaded
+ * (*loaded_here says whether this call loaded it, for
+ * test_device_release()); on KVM nothing, as the suite loads kvm_intel.
+ * Return 0 or -errno.
+ */
+int test_device_prepare(bool *loaded_here);
+void test_device_release(bool loaded_here);
+
+/* A number of seconds from the environment variable name, or dflt. */
+double env_seconds(const char *name, double dflt);
+
+/* An integer from the environment variable name, or dflt. */
+long env_long(const char *name, long dflt);
+
+/* CLOCK_MONOTONIC in seconds. */
+double now_seconds(void);
+
+/*
+ * The count of one /proc/interrupts line (e.g. "LOC", "NMI") on one CPU,
+ * or -1.
+ */
+long proc_interrupts(const char *name, int cpu);
+
+/* One /proc/meminfo field in KiB (e.g. "SUnreclaim"), or -1. */
+long meminfo_kb(const char *field);
+
+/* Pin the calling thread (tid 0) or thread tid to one CPU. Return 0/-errno. */
+int pin_to_cpu(pid_t tid, int cpu);
 
 #endif /* HVX_SELFTEST_UTIL_H */

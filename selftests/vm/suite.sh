@@ -5,11 +5,22 @@
 # host (scripts/vm-verdict.sh) reads its results from the serial log.
 #
 # Kernel command-line words choose what runs:
-#   hvxsuite=full    every selftest, then reboot with hvx loaded and
-#                    /dev/hvx open (the host checks that the VM reset)
+#   hvxsuite=full    every selftest, the KVM-API guest tests twice (against
+#                    /dev/hvx, then as NAME@kvm against /dev/kvm), then
+#                    reboot with hvx loaded and /dev/hvx open (the host
+#                    checks that the VM reset)
 #   hvxsuite=probe   only probe_test (CPU models that cannot run hvx)
+#   hvxsuite=kvm     the KVM-API guest tests against /dev/kvm only, each
+#                    named NAME@kvm (checks that they test what KVM does)
 #   hvxsuite=demo    load hvx and show it working
-#   hvxtests=a,b     run only these selftests (with hvxsuite=full: no reboot)
+#   hvxtests=a,b     run only these selftests (with hvxsuite=full: no reboot);
+#                    NAME@kvm runs NAME against /dev/kvm
+# Other NAME=value words (e.g. HVX_TEST_SPIN_SECONDS=2) reach the tests as
+# environment variables: the kernel hands them to init.
+#
+# The KVM-API guest tests get HVX_TEST_DEVICE=/dev/hvx with hvx loaded and
+# kvm_intel unloaded, or HVX_TEST_DEVICE=/dev/kvm with kvm_intel loaded
+# (from /lib/modules-extra) and hvx unloaded.
 #
 # Output protocol, one marker per line:
 #   HVX-SUITE-START <suite> <kernel>
@@ -19,6 +30,9 @@
 
 cd /payload || exit 1
 export HVX_KO=/payload/hvx.ko
+
+# The KVM-API clients, which run against /dev/hvx and /dev/kvm alike.
+guest_tests="vm_test guest_modes_test run_test concurrency_test leak_test"
 
 suite=full
 tests=""
@@ -32,10 +46,39 @@ reboot_after=no
 if [ -z "$tests" ]; then
 	case "$suite" in
 	full) tests="probe_test load_test sys_ioctl_test kvm_conflict_test"
+	      tests="$tests $guest_tests"
+	      for t in $guest_tests; do tests="$tests $t@kvm"; done
 	      reboot_after=yes ;;
 	probe) tests="probe_test" ;;
+	kvm) tests=$guest_tests ;;
 	esac
 fi
+if [ "$suite" = kvm ]; then
+	t_kvm=""
+	for t in $tests; do t_kvm="$t_kvm ${t%@kvm}@kvm"; done
+	tests=$t_kvm
+fi
+
+is_guest_test() {
+	case " $guest_tests " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+kvm_load() {
+	for m in $(cat /lib/modules-extra/load-order); do
+		[ -d "/sys/module/$m" ] || insmod "/lib/modules-extra/$m.ko"
+	done
+}
+
+kvm_unload() {
+	for m in $(sed '1!G;h;$!d' /lib/modules-extra/load-order); do
+		[ -d "/sys/module/$m" ] && rmmod "$m"
+	done
+}
+
+hvx_unload() {
+	[ -d /sys/module/hvx ] && rmmod hvx
+}
 
 # Judge the kernel log from here on: boot-time messages are not ours.
 dmesg -c >/dev/null
@@ -60,9 +103,26 @@ if [ "$suite" = demo ]; then
 fi
 
 for t in $tests; do
+	bin=${t%@kvm}
+	dev=/dev/hvx
+	if [ "$bin" != "$t" ]; then
+		hvx_unload
+		kvm_load
+		dev=/dev/kvm
+	else
+		kvm_unload
+		if is_guest_test "$bin" && [ ! -d /sys/module/hvx ]; then
+			insmod hvx.ko
+		fi
+	fi
+	read -r up0 _ </proc/uptime
 	echo "HVX-TEST-START $t"
-	{ "./$t" 2>&1; echo $? >"/tmp/$t.rc"; } | tee "/tmp/$t.tap"
+	{ HVX_TEST_DEVICE=$dev "./$bin" 2>&1; echo $? >"/tmp/$t.rc"; } |
+		tee "/tmp/$t.tap"
+	read -r up1 _ </proc/uptime
+	echo "HVX-TEST-TIME $t $up0 $up1"
 done
+kvm_unload
 
 # The results again, in one piece, with the console quiet.
 dmesg -n 1

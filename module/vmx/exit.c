@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hvx VT-x backend: VM-exit handlers.
+ *
+ * vmx_handle_exit() dispatches on the basic exit reason through a table;
+ * an empty slot becomes KVM_EXIT_INTERNAL_ERROR carrying the raw reason.
+ * Handlers run with preemption disabled and the vCPU's VMCS current; they
+ * return VMX_EXIT_RESUME to re-enter the guest, VMX_EXIT_USER after filling
+ * kvm_run for userspace, VMX_EXIT_FAULT to have the core resolve a guest
+ * page fault, or VMX_EXIT_EMULATE to finish where sleeping is allowed.
+ */
+#include <linux/kvm.h>
+#include <linux/nospec.h>
+#include <asm/fpu/xcr.h>
+#include <asm/fpu/xstate.h>
+#include <asm/processor-flags.h>
+#include <asm/traps.h>
+
+#include "vmcs.h"
+#include "vmx.h"
+
+/* #DB exit qualification: B0-B3, BD, BS (Intel SDM Vol. 3C, 28.2.1). */
+#define VMX_DB_QUAL_DR6_BITS	(0xfUL | BIT(13) | BIT(14))
+
+/* GUEST_INTERRUPTIBILITY_INFO: blocking by STI and by MOV SS. */
+#define VMX_INTR_SHADOW		(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)
+
+static bool vmx_guest_64bit(void)
+{
+	return (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) &&
+	       (vmcs_read32(GUEST_CS_AR_BYTES) & BIT(13));
+}
+
+/**
+ * vmx_skip_instruction() - move RIP past the instruction that exited
+ * @vcpu: the vCPU.
+ *
+ * Also ends an STI or MOV SS interrupt shadow, as executing the
+ * instruction would have.
+ */
+void vmx_skip_instruction(struct vmx_vcpu *vcpu)
+{
+	unsigned long rip = vmcs_readl(GUEST_RIP) +
+			    vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+
+	if (!vmx_guest_64bit())
+		rip = (u32)rip;
+	vmcs_writel(GUEST_RIP, rip);
+	if (intr & VMX_INTR_SHADOW)
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+			     intr & ~VMX_INTR_SHADOW);
+}
+
+/**
+ * vmx_inject_exception() - deliver a hardware exception on next entry
+ * @vcpu: the vCPU.
+ * @vector: the exception vector.
+ * @has_error: the exception pushes an error code.
+ * @error: the error code.
+ */
+void vmx_inject_exception(struct vmx_vcpu *vcpu, unsigned int vector,
+			  bool has_error, u32 error)
+{
+	u32 info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
+
+	/* Real mode has no error codes (Intel SDM Vol. 3C, 27.2.1.3). */
+	if (has_error && (vmcs_readl(CR0_READ_SHADOW) & X86_CR0_PE)) {
+		info |= INTR_INFO_DELIVER_CODE_MASK;
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	}
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+}
+
+static int vmx_inject_gp(struct vmx_vcpu *vcpu)
+{
+	vmx_inject_exception(vcpu, X86_TRAP_GP, true, 0);
+	return VMX_EXIT_RESUME;
+}
+
+static int vmx_inject_ud(struct vmx_vcpu *vcpu)
+{
+	vmx_inject_exception(vcpu, X86_TRAP_UD, false, 0);
+	return VMX_EXIT_RESUME;
+}
+
+static unsigned long vmx_get_gpr(struct vmx_vcpu *vcpu, unsigned int reg)
+{
+	return reg == HVX_REG_RSP ? vmcs_readl(GUEST_RSP) : vcpu->regs[reg];
+}
+
+static void vmx_set_gpr(struct vmx_vcpu *vcpu, unsigned int reg,
+			unsigned long val)
+{
+	if (reg == HVX_REG_RSP)
+		vmcs_writel(GUEST_RSP, val);
+	else
+		vcpu->regs[reg] = val;
+}
+
+static int vmx_exit_internal_error(struct vmx_vcpu *vcpu, u32 suberror)
+{
+	struct kvm_run *run = vcpu->vcpu.run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = 2;
+	run->internal.data[0] = vcpu->exit_reason;
+	run->internal.data[1] = smp_processor_id();
+	return VMX_EXIT_USER;
+}
+
+static int handle_resume(struct vmx_vcpu *vcpu)
+{
+	return VMX_EXIT_RESUME;
+}
+
+static int handle_skip(struct vmx_vcpu *vcpu)
+{
+	vmx_skip_instruction(vcpu);
+	return VMX_EXIT_RESUME;
+}
+
+/* VMX instructions: the guest has no VMX (CPUID says so), hence #UD. */
+static int handle_ud(struct vmx_vcpu *vcpu)
+{
+	return vmx_inject_ud(vcpu);
+}
+
+/*
+ * #DB and #AC are intercepted only so that a guest cannot keep a CPU in an
+ * endless exception delivery; they are reflected to the guest.  NMIs were
+ * handed to the host already (vmx_enter_exit()).
+ */
+static int handle_exception_nmi(struct vmx_vcpu *vcpu)
+{
+	u32 info = vcpu->exit_intr_info;
+	unsigned int vector = info & INTR_INFO_VECTOR_MASK;
+
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+		return VMX_EXIT_RESUME;
+
+	switch (vector) {
+	case X86_TRAP_DB:
+		/* The exit qualification holds what DR6 would. */
+		vcpu->dr[6] = VMX_DR6_INIT |
+			      (vmcs_readl(EXIT_QUALIFICATION) &
+			       VMX_DB_QUAL_DR6_BITS);
+		vmx_inject_exception(vcpu, X86_TRAP_DB, false, 0);
+		return VMX_EXIT_RESUME;
+	case X86_TRAP_AC:
+		vmx_inject_exception(vcpu, X86_TRAP_AC, true,
+				     vmcs_read32(VM_EXIT_INTR_ERROR_CODE));
+		return VMX_EXIT_RESUME;
+	default:
+		return vmx_exit_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+	}
+}
+
+static int handle_triple_fault(struct vmx_vcpu *vcpu)
+{
+	vcpu->vcpu.run->exit_reason = KVM_EXIT_SHUTDOWN;
+	return VMX_EXIT_USER;
+}
+
+/*
+ * CPUID answers from the vCPU's CPUID table, as KVM does; until
+ * KVM_SET_CPUID2 exists that table is empty, and KVM then answers 0 for
+ * every leaf.
+ */
+static int handle_cpuid(struct vmx_vcpu *vcpu)
+{
+	vcpu->regs[HVX_REG_RAX] = 0;
+	vcpu->regs[HVX_REG_RBX] = 0;
+	vcpu->regs[HVX_REG_RCX] = 0;
+	vcpu->regs[HVX_REG_RDX] = 0;
+	return handle_skip(vcpu);
+}
+
+static int handle_hlt(struct vmx_vcpu *vcpu)
+{
+	/* No in-kernel interrupt controller: userspace waits, as on KVM. */
+	vmx_skip_instruction(vcpu);
+	vcpu->vcpu.run->exit_reason = KVM_EXIT_HLT;
+	return VMX_EXIT_USER;
+}
+
+/* Control-register accesses (Intel SDM Vol. 3C, Table 28-3). */
+static int handle_cr(struct vmx_vcpu *vcpu)
+{
+	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+	unsigned int cr = qual & 15, type = (qual >> 4) & 3;
+	unsigned int reg = (qual >> 8) & 15;
+	unsigned long val, cr0;
+	int r = 0;
+
+	switch (type) {
+	case 0:		/* MOV to CR */
+		val = vmx_get_gpr(vcpu, reg);
+		if (cr == 0) {
+			r = vmx_set_cr0(vcpu, val);
+		} else if (cr == 4) {
+			r = vmx_set_cr4(vcpu, val);
+		} else if (cr == 3) {
+			vmcs_writel(GUEST_CR3, val);
+		} else if (cr == 8) {
+			if (val & ~15UL)
+				r = -EINVAL;
+			vcpu->cr8 = val;
+		} else {
+			return vmx_exit_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+		}
+		break;
+	case 1:		/* MOV from CR */
+		if (cr == 3)
+			vmx_set_gpr(vcpu, reg, vmcs_readl(GUEST_CR3));
+		else if (cr == 8)
+			vmx_set_gpr(vcpu, reg, vcpu->cr8);
+		else
+			return vmx_exit_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+		break;
+	case 2:		/* CLTS */
+		r = vmx_set_cr0(vcpu, vmcs_readl(CR0_READ_SHADOW) & ~X86_CR0_TS);
+		break;
+	case 3:		/* LMSW: CR0[3:0], and it cannot clear PE */
+		cr0 = vmcs_readl(CR0_READ_SHADOW);
+		val = (qual >> 16) & 15;
+		r = vmx_set_cr0(vcpu, (cr0 & ~14UL) | val | (cr0 & X86_CR0_PE));
+		break;
+	}
+	if (r)
+		return vmx_inject_gp(vcpu);
+	return handle_skip(vcpu);
+}
+
+/*
+ * MOV to/from DR: hvx keeps the guest's debug registers but does not load
+ * them, so guest hardware breakpoints do not fire; the guest reads back
+ * what it wrote.
+ */
+static int handle_dr(struct vmx_vcpu *vcpu)
+{
+	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+	unsigned int dr = qual & 7, reg = (qual >> 8) & 15;
+	bool cr4_de = vmcs_readl(CR4_READ_SHADOW) & X86_CR4_DE;
+	unsigned long val;
+
+	if (dr == 4 || dr == 5) {
+		if (cr4_de)
+			return vmx_inject_ud(vcpu);
+		dr += 2;
+	}
+	if (qual & BIT(4)) {
+		vmx_set_gpr(vcpu, reg, vcpu->dr[dr]);
+	} else {
+		val = vmx_get_gpr(vcpu, reg);
+		if ((dr == 6 || dr == 7) && (val >> 32))
+			return vmx_inject_gp(vcpu);
+		if (dr == 6)
+			val |= VMX_DR6_INIT;
+		else if (dr == 7)
+			val |= VMX_DR7_INIT;
+		vcpu->dr[dr] = val;
+	}
+	return handle_skip(vcpu);
+}
+
+/*
+ * Port I/O (Intel SDM Vol. 3C, Table 28-5).  The exit to userspace reports
+ * the access as KVM does; the instruction completes on the next KVM_RUN.
+ */
+static int handle_io(struct vmx_vcpu *vcpu)
+{
+	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+	struct kvm_run *run = vcpu->vcpu.run;
+	unsigned int size = (qual & 7) + 1;
+	bool in = qual & BIT(3);
+
+	/* String I/O touches guest memory: finished where it may sleep. */
+	if (qual & BIT(4)) {
+		u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
+
+		vcpu->sio = (struct vmx_string_io){
+			.la = vmcs_readl(GUEST_LINEAR_ADDRESS),
+			.rip = vmcs_readl(GUEST_RIP),
+			.len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN),
+			.port = qual >> 16,
+			.size = size,
+			/* Address size, instruction-information bits 9:7. */
+			.asize = 2 << ((info >> 7) & 7),
+			.in = in,
+			.rep = qual & BIT(5),
+			.df = vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_DF,
+		};
+		return VMX_EXIT_EMULATE;
+	}
+
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = qual >> 16;
+	run->io.count = 1;
+	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+	if (!in)
+		memcpy(vcpu->vcpu.pio_data, &vcpu->regs[HVX_REG_RAX], size);
+
+	vcpu->pio_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	vcpu->pio_in = in ? size : 0;
+	vcpu->pio_rip = vmcs_readl(GUEST_RIP);
+	return VMX_EXIT_USER;
+}
+
+static int handle_rdmsr(struct vmx_vcpu *vcpu)
+{
+	u32 index = vcpu->regs[HVX_REG_RCX];
+	u64 data;
+
+	if (vmx_get_msr(vcpu, index, &data))
+		return vmx_inject_gp(vcpu);
+	vcpu->regs[HVX_REG_RAX] = (u32)data;
+	vcpu->regs[HVX_REG_RDX] = data >> 32;
+	return handle_skip(vcpu);
+}
+
+static int handle_wrmsr(struct vmx_vcpu *vcpu)
+{
+	u32 index = vcpu->regs[HVX_REG_RCX];
+	u64 data = (u32)vcpu->regs[HVX_REG_RAX] |
+		   (u64)(u32)vcpu->regs[HVX_REG_RDX] << 32;
+
+	if (vmx_set_msr(vcpu, index, data))
+		return vmx_inject_gp(vcpu);
+	return handle_skip(vcpu);
+}
+
+/* XSETBV: the rules of Intel SDM Vol. 2C, XSETBV, for the state hvx has. */
+static int handle_xsetbv(struct vmx_vcpu *vcpu)
+{
+	u64 allowed = vmx_host_xcr0 & vcpu->fpu.fpstate->xfeatures;
+	u64 xcr0 = (u32)vcpu->regs[HVX_REG_RAX] |
+		   (u64)(u32)vcpu->regs[HVX_REG_RDX] << 32;
+
+	if ((u32)vcpu->regs[HVX_REG_RCX] != XCR_XFEATURE_ENABLED_MASK ||
+	    (xcr0 & ~allowed) || !(xcr0 & XFEATURE_MASK_FP) ||
+	    ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)))
+		return vmx_inject_gp(vcpu);
+	if ((xcr0 & XFEATURE_MASK_AVX512) &&
+	    ((xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512 ||
+	     !(xcr0 & XFEATURE_MASK_YMM)))
+		return vmx_inject_gp(vcpu);
+	vcpu->xcr0 = xcr0;
+	return handle_skip(vcpu);
+}
+
+/* INVLPG exits only where the processor cannot turn that exit off. */
+static int handle_invlpg(struct vmx_vcpu *vcpu)
+{
+	vmx_invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, vcpu->vpid, 0);
+	return handle_skip(vcpu);
+}
+
+/*
+ * A guest access to a guest-physical page that is not mapped: inside a
+ * memory slot the core maps it and the guest retries the access; outside,
+ * it is MMIO.
+ */
+static int handle_ept_violation(struct vmx_vcpu *vcpu)
+{
+	vcpu->vcpu.fault_gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+	return VMX_EXIT_FAULT;
+}
+
+typedef int (*vmx_exit_handler)(struct vmx_vcpu *vcpu);
+
+static const vmx_exit_handler vmx_exit_handlers[] = {
+	[EXIT_REASON_EXCEPTION_NMI] = handle_exception_nmi,
+	[EXIT_REASON_EXTERNAL_INTERRUPT] = handle_resume,
+	[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_REASON_CPUID] = handle_cpuid,
+	[EXIT_REASON_HLT] = handle_hlt,
+	[EXIT_REASON_INVD] = handle_skip,
+	[EXIT_REASON_INVLPG] = handle_invlpg,
+	[EXIT_REASON_VMCALL] = handle_ud,
+	[EXIT_REASON_VMCLEAR] = handle_ud,
+	[EXIT_REASON_VMLAUNCH] = handle_ud,
+	[EXIT_REASON_VMPTRLD] = handle_ud,
+	[EXIT_REASON_VMPTRST] = handle_ud,
+	[EXIT_REASON_VMREAD] = handle_ud,
+	[EXIT_REASON_VMRESUME] = handle_ud,
+	[EXIT_REASON_VMWRITE] = handle_ud,
+	[EXIT_REASON_VMOFF] = handle_ud,
+	[EXIT_REASON_VMON] = handle_ud,
+	[EXIT_REASON_CR_ACCESS] = handle_cr,
+	[EXIT_REASON_DR_ACCESS] = handle_dr,
+	[EXIT_REASON_IO_INSTRUCTION] = handle_io,
+	[EXIT_REASON_MSR_READ] = handle_rdmsr,
+	[EXIT_REASON_MSR_WRITE] = handle_wrmsr,
+	[EXIT_REASON_MWAIT_INSTRUCTION] = handle_ud,
+	[EXIT_REASON_MONITOR_INSTRUCTION] = handle_ud,
+	[EXIT_REASON_EPT_VIOLATION] = handle_ept_violation,
+	[EXIT_REASON_INVEPT] = handle_ud,
+	[EXIT_REASON_PREEMPTION_TIMER] = handle_resume,
+	[EXIT_REASON_INVVPID] = handle_ud,
+	[EXIT_REASON_WBINVD] = handle_skip,
+	[EXIT_REASON_XSETBV] = handle_xsetbv,
+	[EXIT_REASON_VMFUNC] = handle_ud,
+};
+
+/*
+ * An event (interrupt or exception) whose delivery the exit interrupted is
+ * delivered again on the next entry (Intel SDM Vol. 3C, 28.2.4).
+ */
+static void vmx_reinject_vectoring(void)
+{
+	u32 info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+
+	if (!(info & VECTORING_INFO_VALID_MASK))
+		return;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info & ~BIT(12));
+	if (info & VECTORING_INFO_DELIVER_CODE_MASK)
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE,
+			     vmcs_read32(IDT_VECTORING_ERROR_CODE));
+	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN,
+		     vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+}
+
+/**
+ * vmx_handle_exit() - handle the VM exit that just happened
+ * @vcpu: the vCPU, its VMCS current, preemption disabled.
+ *
+ * Return: VMX_EXIT_RESUME, VMX_EXIT_USER, VMX_EXIT_FAULT or
+ * VMX_EXIT_EMULATE.
+ */
+int vmx_handle_exit(struct vmx_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->vcpu.run;
+	u32 reason = vcpu->exit_reason;
+	unsigned int basic = (u16)reason;
+
+	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
+		/*
+		 * VMfail (the VM-instruction error is in exit_qual) or a
+		 * failed guest-state check (the reason says which).
+		 */
+		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+		run->fail_entry.hardware_entry_failure_reason =
+			reason == VMX_EXIT_REASONS_FAILED_VMENTRY ?
+			vcpu->exit_qual : basic;
+		run->fail_entry.cpu = smp_processor_id();
+		return VMX_EXIT_USER;
+	}
+
+	vmx_reinject_vectoring();
+
+	if (basic < ARRAY_SIZE(vmx_exit_handlers)) {
+		vmx_exit_handler handler;
+
+		basic = array_index_nospec(basic, ARRAY_SIZE(vmx_exit_handlers));
+		handler = vmx_exit_handlers[basic];
+		if (handler)
+			return handler(vcpu);
+	}
+	return vmx_exit_internal_error(vcpu,
+				       KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hvx VT-x backend: the VM and vCPU structures shared by vmx.c and exit.c.
+ */
+#ifndef HVX_VMX_VMX_H
+#define HVX_VMX_VMX_H
+
+#include <linux/list.h>
+#include <linux/types.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
+
+#include "hvx.h"
+#include "vmenter.h"
+#include "../ept/ept.h"
+
+/**
+ * struct vmx_vm - a VM as the VT-x backend sees it
+ * @vm:		the core's part.
+ * @ept:	the guest-physical to host-physical page tables.
+ */
+struct vmx_vm {
+	struct hvx_vm vm;
+	struct ept ept;
+};
+
+/**
+ * struct vmx_string_io - a string I/O instruction being emulated
+ * @count:	elements userspace is handling, 0 when none.
+ * @la:		guest-linear address of the memory operand.
+ * @rip:	the instruction's address; @len: its length.
+ * @port, @size, @asize: port, element size, address size in bytes.
+ * @in, @rep, @df: INS (else OUTS), REP prefix, RFLAGS.DF.
+ */
+struct vmx_string_io {
+	unsigned int count;
+	u64 la;
+	unsigned long rip;
+	u16 port;
+	u8 len, size, asize;
+	bool in, rep, df;
+};
+
+/**
+ * struct vmx_vcpu - a vCPU as the VT-x backend sees it
+ * @vcpu:	the core's part.
+ * @regs:	guest general-purpose registers (HVX_REG_*).
+ * @vmcs:	the VMCS region.
+ * @cpu:	the CPU on which the VMCS is active, or -1 when it is clear.
+ * @loaded_link: entry in that CPU's list of active VMCSs.
+ * @launched:	the VMCS has been launched since it was last cleared.
+ * @vpid:	VPID tagging the guest's TLB entries.
+ * @fpu:	the guest's FPU/XSAVE state (swapped in for KVM_RUN).
+ * @xcr0:	the guest's XCR0.
+ * @cr2:	the guest's CR2 (not in the VMCS).
+ * @dr:		the guest's DR0-3, DR6, DR7 as it wrote them; hvx does not
+ *		load them into the hardware (guest breakpoints are ignored).
+ * @msr_*:	MSRs the backend switches itself (IA32_EFER and IA32_PAT are
+ *		switched by the VMCS).
+ * @host_*:	host state saved when a run starts and restored when it ends.
+ * @host_cr3, @host_cr4: the values in the VMCS host fields.
+ * @exit_reason, @exit_qual, @exit_intr_info: the last VM exit.
+ * @pio_len:	length of a port I/O instruction waiting for userspace to
+ *		handle its exit, 0 when none.
+ * @pio_in:	for an input, its size in bytes (the data goes to RAX).
+ * @pio_rip:	RIP of that instruction.
+ * @cr8:	the guest's CR8 (only seen if CR8 accesses must exit).
+ * @mmio_len:	length of an MMIO load waiting for userspace's data, 0 when
+ *		none; @mmio_size bytes go to register @mmio_reg (@mmio_high8:
+ *		AH-BH) of size @mmio_dst_size, sign-extended if @mmio_sign;
+ *		@mmio_rip is the instruction's address.
+ * @sio:	a string I/O instruction being emulated.
+ */
+struct vmx_vcpu {
+	struct hvx_vcpu vcpu;
+	unsigned long regs[HVX_NR_REGS];
+	struct page *vmcs;
+	int cpu;
+	struct list_head loaded_link;
+	bool launched;
+	u16 vpid;
+	struct fpu_guest fpu;
+	u64 xcr0;
+	unsigned long cr2;
+	unsigned long dr[8];
+	u64 msr_star, msr_lstar, msr_cstar, msr_sfmask;
+	u64 msr_kernel_gs_base, msr_misc_enable, msr_tsc_offset;
+	bool guest_msrs_loaded;
+	u64 host_star, host_lstar, host_cstar, host_sfmask;
+	u64 host_kernel_gs_base, host_fs_base, host_debugctl;
+	u16 host_fs_sel, host_gs_sel, host_ds_sel, host_es_sel, host_ldt_sel;
+	unsigned long host_cr3, host_cr4;
+	u32 exit_reason;
+	unsigned long exit_qual;
+	u32 exit_intr_info;
+	u8 pio_len;
+	u8 pio_in;
+	unsigned long pio_rip;
+	unsigned long cr8;
+	u8 mmio_len, mmio_size, mmio_dst_size;
+	s8 mmio_reg;
+	bool mmio_high8, mmio_sign;
+	unsigned long mmio_rip;
+	struct vmx_string_io sio;
+};
+
+static inline struct vmx_vcpu *to_vmx(struct hvx_vcpu *vcpu)
+{
+	return container_of(vcpu, struct vmx_vcpu, vcpu);
+}
+
+static inline struct vmx_vm *to_vmx_vm(struct hvx_vm *vm)
+{
+	return container_of(vm, struct vmx_vm, vm);
+}
+
+/* DR6 and DR7 after reset (Intel SDM Vol. 3B, 18.2.3 and 18.2.4). */
+#define VMX_DR6_INIT	0xffff0ff0UL
+#define VMX_DR7_INIT	0x400UL
+
+/* What an exit handler asks vmx_vcpu_run() to do (STYLE: 1 resumes). */
+#define VMX_EXIT_USER	0	/* return to userspace; kvm_run is filled */
+#define VMX_EXIT_RESUME	1	/* re-enter the guest */
+#define VMX_EXIT_FAULT	2	/* the core must resolve vcpu.fault_gpa */
+#define VMX_EXIT_EMULATE 3	/* finish in vmx_vcpu_emulate() */
+
+/* exit.c */
+int vmx_handle_exit(struct vmx_vcpu *vcpu);
+void vmx_inject_exception(struct vmx_vcpu *vcpu, unsigned int vector,
+			  bool has_error, u32 error);
+void vmx_skip_instruction(struct vmx_vcpu *vcpu);
+
+/* emulate.c */
+int vmx_emulate_mmio(struct hvx_vcpu *vcpu, u64 gpa);
+void vmx_complete_mmio_read(struct vmx_vcpu *vcpu);
+int vmx_emulate_string_io(struct hvx_vcpu *vcpu);
+void vmx_complete_string_io(struct vmx_vcpu *vcpu);
+
+/* vmx.c */
+void vmx_vcpu_load(struct vmx_vcpu *vcpu);
+int vmx_set_cr0(struct vmx_vcpu *vcpu, unsigned long cr0);
+int vmx_set_cr4(struct vmx_vcpu *vcpu, unsigned long cr4);
+int vmx_set_efer(struct vmx_vcpu *vcpu, u64 efer);
+int vmx_get_msr(struct vmx_vcpu *vcpu, u32 index, u64 *data);
+int vmx_set_msr(struct vmx_vcpu *vcpu, u32 index, u64 data);
+extern u64 vmx_host_xcr0;
+
+#endif /* HVX_VMX_VMX_H */
