@@ -9,6 +9,8 @@
 #   make demo            boot the CI VM and show hvx loading in it
 #   make vm-test T=...   quick loop: one VM boot running only the selftests
 #                        named (comma separated), on KSERIES=6.1 (or 6.12)
+#   make bench           hvx against kvm_intel in one CI VM boot: exit round
+#                        trips, first-touch faults, memory per VM and vCPU
 #   make clean
 
 KVER_61   := $(shell scripts/kver.sh 6.1)
@@ -26,9 +28,11 @@ SELFTESTS   := probe_test load_test sys_ioctl_test kvm_conflict_test \
 	       leak_test
 SELFTEST_LIB := selftests/hvx/util.c selftests/hvx/kvm_util.c
 SELFTEST_HDR := selftests/hvx/util.h selftests/hvx/kvm_util.h
+# The benchmark shares the selftests' KVM client library (not a test).
+BENCH       := $(BUILD)/selftests/bench
 TOOLS       := hvx-info
 
-.PHONY: all module userspace selftests deps check demo vm-test clean
+.PHONY: all module userspace selftests deps check demo vm-test bench clean
 
 all: module userspace selftests
 
@@ -41,7 +45,7 @@ $(BUILD)/bin/%: userspace/%.c uapi/linux/hvx.h
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
-selftests: $(SELFTESTS:%=$(BUILD)/selftests/%)
+selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BENCH)
 
 $(BUILD)/selftests/%: selftests/hvx/%.c $(SELFTEST_LIB) $(SELFTEST_HDR) \
 		uapi/linux/hvx.h $(LINUX_TOOLS)/.done
@@ -49,6 +53,11 @@ $(BUILD)/selftests/%: selftests/hvx/%.c $(SELFTEST_LIB) $(SELFTEST_HDR) \
 	$(CC) $(TEST_CFLAGS) -pthread \
 		-I$(LINUX_TOOLS)/tools/testing/selftests \
 		-o $@ $< $(SELFTEST_LIB)
+
+$(BENCH): selftests/hvx/bench.c $(SELFTEST_LIB) $(SELFTEST_HDR) \
+		uapi/linux/hvx.h
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(SELFTEST_LIB)
 
 # kselftest headers and checkpatch.pl, from Debian's linux-source-6.1.
 $(LINUX_TOOLS)/.done:
@@ -65,6 +74,9 @@ demo: deps
 
 vm-test: deps
 	scripts/vm-test.sh "$(or $(KSERIES),6.1)" "$(T)"
+
+bench: deps
+	scripts/bench.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -13,6 +13,9 @@
 #   hvxsuite=kvm     the KVM-API guest tests against /dev/kvm only, each
 #                    named NAME@kvm (checks that they test what KVM does)
 #   hvxsuite=demo    load hvx and show it working
+#   hvxsuite=bench   the benchmark (make bench): bench against /dev/hvx, then
+#                    /dev/kvm, then their comparison between HVX-BENCH-BEGIN
+#                    and HVX-BENCH-END, then the kernel log
 #   hvxtests=a,b     run only these selftests (with hvxsuite=full: no reboot);
 #                    NAME@kvm runs NAME against /dev/kvm
 # Other NAME=value words (e.g. HVX_TEST_SPIN_SECONDS=2) reach the tests as
@@ -32,7 +35,7 @@ cd /payload || exit 1
 export HVX_KO=/payload/hvx.ko
 
 # The KVM-API clients, which run against /dev/hvx and /dev/kvm alike.
-guest_tests="vm_test guest_modes_test run_test concurrency_test leak_test"
+guest_tests="smoke_test vm_test guest_modes_test run_test concurrency_test leak_test"
 
 suite=full
 tests=""
@@ -102,6 +105,25 @@ if [ "$suite" = demo ]; then
 	exit 0
 fi
 
+if [ "$suite" = bench ]; then
+	# Each run reports its own errors: hvx.ko failing to load, or to
+	# unload (then kvm_intel cannot), shows as a device it cannot open.
+	insmod hvx.ko
+	./bench -d /dev/hvx -o /tmp/bench-hvx.txt
+	hvx_unload
+	kvm_load
+	./bench -d /dev/kvm -o /tmp/bench-kvm.txt
+	kvm_unload
+	dmesg -n 1
+	echo "HVX-BENCH-BEGIN"
+	./bench -C /tmp/bench-hvx.txt /tmp/bench-kvm.txt
+	echo "HVX-BENCH-END"
+	echo "HVX-DMESG-BEGIN"
+	dmesg
+	echo "HVX-DMESG-END"
+	exit 0
+fi
+
 for t in $tests; do
 	bin=${t%@kvm}
 	dev=/dev/hvx
@@ -122,7 +144,9 @@ for t in $tests; do
 	read -r up1 _ </proc/uptime
 	echo "HVX-TEST-TIME $t $up0 $up1"
 done
+# Leave VMX to nobody (the reboot below loads hvx again).
 kvm_unload
+hvx_unload
 
 # The results again, in one piece, with the console quiet.
 dmesg -n 1
