@@ -40,7 +40,8 @@ cp "build/mod-$kver/hvx.ko" build/selftests/bench "$dir/payload/"
 cp selftests/vm/suite.sh "$dir/payload/run.sh"
 rm -f "$dir/bench.txt"
 
-echo "bench: booting Debian $kver in Bochs (${BENCH_CPUS:-1} emulated CPU); this takes several minutes"
+rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
+echo "bench: hvx $rev; booting Debian $kver in Bochs (${BENCH_CPUS:-1} emulated CPU); this takes several minutes"
 start=$(date +%s)
 selftests/vm/run-vm.sh --kernel "$kver" --cpu corei7_haswell_4770 \
 	--cpus "${BENCH_CPUS:-1}" --timeout "${VM_TIMEOUT:-2400}" \
@@ -54,6 +55,7 @@ tr -d '\r' <"$dir/out/serial.log" >"$log" 2>/dev/null
 sed -n '/^HVX-BENCH-BEGIN$/,/^HVX-BENCH-END$/p' "$log" | sed '1d;$d' >"$dir/bench.txt"
 status=0
 if [ -s "$dir/bench.txt" ]; then
+	sed -i "1i $(date -u '+%Y-%m-%d %H:%M UTC'): hvx $rev; Bochs corei7_haswell_4770 x${BENCH_CPUS:-1}, emulated time" "$dir/bench.txt"
 	echo
 	cat "$dir/bench.txt"
 	echo

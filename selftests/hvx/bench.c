@@ -20,7 +20,9 @@
  *   touch  a guest writing once to each of -p fresh 4 KiB pages of a slot
  *          (host memory never touched, transparent huge pages off): the
  *          EPT violation, the host page fault and the mapping, per page;
- *          then the same pages again.
+ *          the same less a host page fault alone (a write from userspace
+ *          to a fresh anonymous page, timed first): the hypervisor's
+ *          share; then the same guest pages again.
  *   memory -k VMs, each with a slot of -s MiB (host memory untouched), then
  *          one vCPU in each (with its kvm_run mapping): the drop of free
  *          memory (MemFree plus the per-CPU free lists of /proc/zoneinfo)
@@ -34,11 +36,11 @@
  * rounds after one warm-up round.
  *
  * Every option also comes from the environment (HVX_BENCH_ITERS and so
- * on, see bench_usage()), so that kernel command-line words reach the bench in
- * the CI VM.  The result file has one "key value detail" line per figure,
- * or "key error MESSAGE"; -C reads two of them and prints the table, the
- * ratios hvx/kvm, the targets of DESIGN.md §6 and, last, one line per
- * figure: "BENCH key hvx=V kvm=V ratio=R".
+ * on, see bench_usage()), so that kernel command-line words reach the
+ * bench in the CI VM.  The result file has one "key value detail" line per
+ * figure, or "key error MESSAGE"; -C reads two of them and prints the
+ * table, the ratios hvx/kvm, the targets of DESIGN.md §6 and, last, one
+ * line per headline figure: "BENCH key hvx=V kvm=V ratio=R".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -134,7 +136,7 @@ static struct {
 
 /* The figures, in the order of the result file and the table. */
 enum {
-	F_CPUID, F_IO, F_TOUCH, F_RETOUCH,
+	F_CPUID, F_IO, F_TOUCH, F_TOUCH_NET, F_HOST_TOUCH, F_RETOUCH,
 	F_VM, F_VM_KMEM, F_VM_SLAB, F_VM_PGTABLE, F_VM_VMALLOC, F_VM_STACK,
 	F_VM_PERCPU,
 	F_VCPU, F_VCPU_KMEM, F_VCPU_SLAB, F_VCPU_PGTABLE, F_VCPU_VMALLOC,
@@ -149,13 +151,20 @@ struct figure {
 	bool main;		/* a headline figure (BENCH line) */
 };
 
+/*
+ * The memory sums leave KernelStack out: with CONFIG_VMAP_STACK (Debian's
+ * kernels) the stacks are vmalloc memory, already in VmallocUsed.
+ */
 static const struct figure figures[NR_FIGURES] = {
 	{ "cpuid_exit_us", "CPUID exit handled in the kernel, us",
 	  0.35, true },
 	{ "io_exit_us", "OUT exit to userspace and back, us", 0.5, true },
 	{ "first_touch_us", "first write to a 4 KiB guest page, us",
 	  0.5, true },
-	{ "retouch_us", "  the same pages again, us", 0, false },
+	{ "first_touch_net_us", "  minus a host page fault, us", 0, true },
+	{ "host_touch_us", "  host page fault alone (no guest), us", 0,
+	  false },
+	{ "retouch_us", "  the same guest pages again, us", 0, false },
 	{ "vm_kib", "memory per VM: free memory drop, KiB", 0, true },
 	{ "vm_kmem_kib", "  Slab+PageTables+VmallocUsed+Percpu", 0, true },
 	{ "vm_slab_kib", "    Slab", 0, false },
@@ -334,16 +343,41 @@ static void bench_io(void)
 	vm_free(vm);
 }
 
+/*
+ * The host's part of a first touch, without a guest: a write to a fresh
+ * anonymous page from userspace: allocating and clearing the page, which
+ * a first touch costs on any hypervisor.
+ */
+static double host_touch(size_t size)
+{
+	double t0, t;
+	u8 *mem;
+	long i;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	KVM_ASSERT(mem != MAP_FAILED, "mmap: %s", strerror(errno));
+	KVM_ASSERT(!madvise(mem, size, MADV_NOHUGEPAGE),
+		   "madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
+	t0 = now_us();
+	for (i = 0; i < opt.pages; i++)
+		WRITE_ONCE(mem[i * GUEST_PAGE_SIZE], 1);
+	t = (now_us() - t0) / opt.pages;
+	munmap(mem, size);
+	return t;
+}
+
 static void bench_touch(void)
 {
 	size_t size = opt.pages * GUEST_PAGE_SIZE;
+	double t0, t1, t2, host;
 	struct kvm_vcpu *vcpu;
-	double t0, t1, t2;
 	struct kvm_regs regs;
 	struct kvm_vm *vm;
 	u8 *mem;
 	long i;
 
+	host = host_touch(size);
 	vm = bench_guest(&code_touch, &vcpu);
 	mem = vm_add_slot(vm, TOUCH_SLOT, TOUCH_GPA, size);
 	/* One 4 KiB page per fault, on both sides: no THP behind the slot. */
@@ -370,6 +404,9 @@ static void bench_touch(void)
 			   TOUCH_GPA + i * GUEST_PAGE_SIZE, v);
 	}
 	put_result(F_TOUCH, (t1 - t0) / opt.pages, "%ld pages", opt.pages);
+	put_result(F_TOUCH_NET, (t1 - t0) / opt.pages - host, "%ld pages",
+		   opt.pages);
+	put_result(F_HOST_TOUCH, host, "%ld pages", opt.pages);
 	put_result(F_RETOUCH, (t2 - t1) / opt.pages, "%ld pages",
 		   opt.pages);
 	vm_free(vm);

@@ -19,7 +19,11 @@
  *   kvm_run, a stack, an EPT table) fails, while allocator noise (a few
  *   slabs, a percpu chunk: tens to hundreds of KiB) passes;
  * - /proc/slabinfo: no cache may gain 0.8 objects per cycle (64 at least),
- *   so one object leaked per cycle fails.
+ *   so one object leaked per cycle fails.  vmap_area is exempt: vfree()
+ *   frees the pages at once (VmallocUsed above counts them) but purges the
+ *   address range lazily, and since 6.9 keeps freed areas in per-node
+ *   pools, so its objects pile up with every vmalloc() + vfree() (KVM on
+ *   6.12: 5 per cycle; hvx: 1) without being a leak.
  *
  * A KVM-API client: runs against $HVX_TEST_DEVICE (default /dev/hvx), and
  * against /dev/kvm to check that it tests what KVM does.
@@ -207,13 +211,16 @@ TEST_F_TIMEOUT(leak, create_destroy_cycles, 600)
 
 	for (j = 0; j < after.ncaches; j++) {
 		long grown = after.caches[j].active;
+		bool exempt = !strcmp(after.caches[j].name, "vmap_area");
 
 		for (k = 0; k < before.ncaches; k++)
 			if (!strcmp(before.caches[k].name, after.caches[j].name))
 				grown -= before.caches[k].active;
 		if (grown >= 16)
-			TH_LOG("slab %s: %+ld objects", after.caches[j].name,
-			       grown);
+			TH_LOG("slab %s: %+ld objects%s", after.caches[j].name,
+			       grown, exempt ? " (exempt)" : "");
+		if (exempt)
+			continue;
 		EXPECT_GT(slack_objs, grown)
 			TH_LOG("slab %s grew by %ld objects in %ld cycles",
 			       after.caches[j].name, grown, cycles);
