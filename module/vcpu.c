@@ -61,11 +61,10 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	int r;
 
+	/* As KVM: complete the last exit, then honour immediate_exit. */
 	hvx_backend->vcpu_complete(vcpu);
-	if (hvx_run_immediate_exit(run)) {
-		run->exit_reason = KVM_EXIT_INTR;
+	if (hvx_run_immediate_exit(run))
 		return -EINTR;
-	}
 
 	for (;;) {
 		if (signal_pending(current)) {

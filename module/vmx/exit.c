@@ -443,12 +443,13 @@ int vmx_handle_exit(struct vmx_vcpu *vcpu)
 	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
 		/*
 		 * VMfail (the VM-instruction error is in exit_qual) or a
-		 * failed guest-state check (the reason says which).
+		 * failed guest-state check: the full exit reason, bit 31 set,
+		 * as KVM reports it.
 		 */
 		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
 		run->fail_entry.hardware_entry_failure_reason =
 			reason == VMX_EXIT_REASONS_FAILED_VMENTRY ?
-			vcpu->exit_qual : basic;
+			vcpu->exit_qual : reason;
 		run->fail_entry.cpu = smp_processor_id();
 		return VMX_EXIT_USER;
 	}
