@@ -18,8 +18,10 @@
  *   256 KiB at least), so a leak of anything page-sized per cycle (a VMCS,
  *   kvm_run, a stack, an EPT table) fails, while allocator noise (a few
  *   slabs, a percpu chunk: tens to hundreds of KiB) passes;
- * - /proc/slabinfo: no cache may gain 0.8 objects per cycle (64 at least),
- *   so one object leaked per cycle fails.  vmap_area is exempt: vfree()
+ * - /proc/slabinfo: no cache may gain 0.8 objects per cycle (256 at least:
+ *   after the 5-cycle run against KVM on 6.12, kmalloc-8 once showed +173
+ *   objects; a short run cannot tell deferred frees from a leak), so one
+ *   object leaked per cycle of the 1000 fails.  vmap_area is exempt: vfree()
  *   frees the pages at once (VmallocUsed above counts them) but purges the
  *   address range lazily, and since 6.9 keeps freed areas in per-node
  *   pools, so its objects pile up with every vmalloc() + vfree() (KVM on
@@ -178,7 +180,7 @@ TEST_F_TIMEOUT(leak, create_destroy_cycles, 600)
 	long cycles = env_long("HVX_TEST_LEAK_CYCLES",
 			       test_device_is_hvx() ? 1000 : 5);
 	long slack_kb = cycles > 256 ? cycles : 256;	/* 1 KiB per cycle */
-	long slack_objs = cycles * 8 / 10 > 64 ? cycles * 8 / 10 : 64;
+	long slack_objs = cycles * 8 / 10 > 256 ? cycles * 8 / 10 : 256;
 	long warmup = cycles / 10 < 2 ? 2 : cycles / 10 > 20 ? 20 : cycles / 10;
 	static struct kmem before, after;
 	unsigned int i;
