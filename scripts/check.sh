@@ -57,9 +57,9 @@ if grep -q '^not ok' "$results"; then
 else
 	echo "== CI VM runs (Bochs; each takes minutes)"
 	start=$(date +%s)
-	vm_run "6.1" "$kver61" corei7_haswell_4770 2400 \
+	vm_run "6.1" "$kver61" corei7_haswell_4770 3000 \
 		"hvxsuite=full preempt=full slub_debug=FZPU" &
-	vm_run "6.12" "$kver612" corei7_haswell_4770 2400 "hvxsuite=full" &
+	vm_run "6.12" "$kver612" corei7_haswell_4770 3000 "hvxsuite=full" &
 	wait
 	vm_run "6.1-amd" "$kver61" trinity_apu 900 "hvxsuite=probe" &
 	vm_run "6.1-no-ept" "$kver61" core2_penryn_t9600 900 "hvxsuite=probe" &
