@@ -3,7 +3,8 @@
 #
 # make demo: build hvx for Debian's 6.1 kernel, boot it in the CI VM (Bochs
 # with an emulated VT-x CPU) and show, live, the VM's console while hvx
-# loads, enters VMX root on both CPUs, answers hvx-info and unloads.
+# loads, enters VMX root on both CPUs, answers hvx-info, runs small guests
+# (smoke_test: a real-mode guest doing port I/O, HLT, CPUID) and unloads.
 set -euo pipefail
 source "$(dirname "$0")/vm-lib.sh"
 cd "$HVX_TOP"
@@ -12,9 +13,8 @@ kver=$(scripts/kver.sh 6.1)
 scripts/build-module.sh "$kver"
 make -s userspace selftests
 echo "demo: booting Debian $kver in Bochs (2 emulated VT-x CPUs); this takes a few minutes"
-mkdir -p build/vm/demo/out
-: >build/vm/demo/out/serial.log
 vm_run demo "$kver" corei7_haswell_4770 1200 "hvxsuite=demo" &
 pid=$!
-tail -n +1 -f --pid=$pid build/vm/demo/out/serial.log
+# -F: run-vm.sh creates the serial log anew once Bochs starts.
+tail -n +1 -F --pid=$pid build/vm/demo/out/serial.log 2>/dev/null
 wait $pid

@@ -100,6 +100,8 @@ if [ "$suite" = demo ]; then
 	cat /sys/class/misc/hvx/vmx_root
 	echo "\$ hvx-info"
 	./hvx-info
+	echo "\$ smoke_test    # guests: port I/O, HLT, CPUID, a signal, a triple fault"
+	./smoke_test
 	echo "\$ rmmod hvx"
 	rmmod hvx && echo "hvx unloaded"
 	exit 0
