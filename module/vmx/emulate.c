@@ -300,19 +300,6 @@ static int vmx_decode_mmio(const u8 *p, unsigned int avail,
 	return 0;
 }
 
-static unsigned long vmx_reg_read(struct vmx_vcpu *vcpu, int reg)
-{
-	return reg == HVX_REG_RSP ? vmcs_readl(GUEST_RSP) : vcpu->regs[reg];
-}
-
-static void vmx_reg_write(struct vmx_vcpu *vcpu, int reg, unsigned long val)
-{
-	if (reg == HVX_REG_RSP)
-		vmcs_writel(GUEST_RSP, val);
-	else
-		vcpu->regs[reg] = val;
-}
-
 /* Writes @val to a register as an instruction of operand size @size does. */
 static void vmx_reg_store(struct vmx_vcpu *vcpu, int reg, bool high8,
 			  unsigned int size, u64 val)

@@ -84,20 +84,6 @@ static int vmx_inject_ud(struct vmx_vcpu *vcpu)
 	return VMX_EXIT_RESUME;
 }
 
-static unsigned long vmx_get_gpr(struct vmx_vcpu *vcpu, unsigned int reg)
-{
-	return reg == HVX_REG_RSP ? vmcs_readl(GUEST_RSP) : vcpu->regs[reg];
-}
-
-static void vmx_set_gpr(struct vmx_vcpu *vcpu, unsigned int reg,
-			unsigned long val)
-{
-	if (reg == HVX_REG_RSP)
-		vmcs_writel(GUEST_RSP, val);
-	else
-		vcpu->regs[reg] = val;
-}
-
 static int vmx_exit_internal_error(struct vmx_vcpu *vcpu, u32 suberror)
 {
 	struct kvm_run *run = vcpu->vcpu.run;
@@ -197,7 +183,7 @@ static int handle_cr(struct vmx_vcpu *vcpu)
 
 	switch (type) {
 	case 0:		/* MOV to CR */
-		val = vmx_get_gpr(vcpu, reg);
+		val = vmx_reg_read(vcpu, reg);
 		if (cr == 0) {
 			r = vmx_set_cr0(vcpu, val);
 		} else if (cr == 4) {
@@ -215,9 +201,9 @@ static int handle_cr(struct vmx_vcpu *vcpu)
 		break;
 	case 1:		/* MOV from CR */
 		if (cr == 3)
-			vmx_set_gpr(vcpu, reg, vmcs_readl(GUEST_CR3));
+			vmx_reg_write(vcpu, reg, vmcs_readl(GUEST_CR3));
 		else if (cr == 8)
-			vmx_set_gpr(vcpu, reg, vcpu->cr8);
+			vmx_reg_write(vcpu, reg, vcpu->cr8);
 		else
 			return vmx_exit_internal_error(vcpu,
 				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
@@ -254,9 +240,9 @@ static int handle_dr(struct vmx_vcpu *vcpu)
 		dr += 2;
 	}
 	if (qual & BIT(4)) {
-		vmx_set_gpr(vcpu, reg, vcpu->dr[dr]);
+		vmx_reg_write(vcpu, reg, vcpu->dr[dr]);
 	} else {
-		val = vmx_get_gpr(vcpu, reg);
+		val = vmx_reg_read(vcpu, reg);
 		if ((dr == 6 || dr == 7) && (val >> 32))
 			return vmx_inject_gp(vcpu);
 		if (dr == 6)

@@ -11,6 +11,7 @@
 #include <asm/fpu/types.h>
 
 #include "hvx.h"
+#include "vmcs.h"
 #include "vmenter.h"
 #include "../ept/ept.h"
 
@@ -112,6 +113,25 @@ static inline struct vmx_vcpu *to_vmx(struct hvx_vcpu *vcpu)
 static inline struct vmx_vm *to_vmx_vm(struct hvx_vm *vm)
 {
 	return container_of(vm, struct vmx_vm, vm);
+}
+
+/*
+ * A guest GPR by its x86 encoding (HVX_REG_*); RSP lives in the VMCS, which
+ * must be current.
+ */
+static inline unsigned long vmx_reg_read(struct vmx_vcpu *vcpu,
+					 unsigned int reg)
+{
+	return reg == HVX_REG_RSP ? vmcs_readl(GUEST_RSP) : vcpu->regs[reg];
+}
+
+static inline void vmx_reg_write(struct vmx_vcpu *vcpu, unsigned int reg,
+				 unsigned long val)
+{
+	if (reg == HVX_REG_RSP)
+		vmcs_writel(GUEST_RSP, val);
+	else
+		vcpu->regs[reg] = val;
 }
 
 /* DR6 and DR7 after reset (Intel SDM Vol. 3B, 18.2.3 and 18.2.4). */
