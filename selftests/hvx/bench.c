@@ -245,24 +245,6 @@ static void put_rounds(int fig, double *t, long n, long iters)
 		   n, iters, t[0], t[n - 1]);
 }
 
-/* KVM_CREATE_VCPU and its kvm_run mapping, without KVM_SET_CPUID2. */
-static struct kvm_vcpu *vcpu_create_bare(struct kvm_vm *vm, int id)
-{
-	struct kvm_vcpu *vcpu = calloc(1, sizeof(*vcpu));
-
-	KVM_ASSERT(vcpu, "out of memory");
-	vcpu->vm = vm;
-	vcpu->id = id;
-	vcpu->fd = vm_ioctl(vm, KVM_CREATE_VCPU, id);
-	vcpu->run_size = vm->run_size;
-	vcpu->run = mmap(NULL, vcpu->run_size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, vcpu->fd, 0);
-	KVM_ASSERT(vcpu->run != MAP_FAILED, "mmap of vCPU %d: %s", id,
-		   strerror(errno));
-	vm->vcpus[id] = vcpu;
-	return vcpu;
-}
-
 /* A VM running code in opt.mode with IF=1; the caller sets inputs. */
 static struct kvm_vm *bench_guest(const struct guest_code *code,
 				  struct kvm_vcpu **vcpup)

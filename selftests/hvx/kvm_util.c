@@ -282,9 +282,8 @@ const struct kvm_cpuid2 *kvm_supported_cpuid(void)
 	return cpuid;
 }
 
-struct kvm_vcpu *vcpu_create(struct kvm_vm *vm, int id)
+struct kvm_vcpu *vcpu_create_bare(struct kvm_vm *vm, int id)
 {
-	const struct kvm_cpuid2 *cpuid = kvm_supported_cpuid();
 	struct kvm_vcpu *vcpu = calloc(1, sizeof(*vcpu));
 
 	KVM_ASSERT(vcpu, "out of memory");
@@ -298,9 +297,17 @@ struct kvm_vcpu *vcpu_create(struct kvm_vm *vm, int id)
 			 MAP_SHARED, vcpu->fd, 0);
 	KVM_ASSERT(vcpu->run != MAP_FAILED, "mmap of vCPU %d: %s", id,
 		   strerror(errno));
+	vm->vcpus[id] = vcpu;
+	return vcpu;
+}
+
+struct kvm_vcpu *vcpu_create(struct kvm_vm *vm, int id)
+{
+	const struct kvm_cpuid2 *cpuid = kvm_supported_cpuid();
+	struct kvm_vcpu *vcpu = vcpu_create_bare(vm, id);
+
 	if (cpuid)
 		vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
-	vm->vcpus[id] = vcpu;
 	return vcpu;
 }
 

@@ -263,6 +263,8 @@ void vm_load_code_at(struct kvm_vm *vm, enum guest_mode mode,
  * unmaps and closes (vm_free() frees the vCPUs left).
  */
 struct kvm_vcpu *vcpu_create(struct kvm_vm *vm, int id);
+/* KVM_CREATE_VCPU and its kvm_run mapping, without KVM_SET_CPUID2. */
+struct kvm_vcpu *vcpu_create_bare(struct kvm_vm *vm, int id);
 void vcpu_free(struct kvm_vcpu *vcpu);
 
 /* Put a vCPU in a mode with the shared layout, at rip = entry. */
