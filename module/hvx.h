@@ -122,6 +122,10 @@ enum hvx_run_result {
  *			released when it returns.  Called with hvx_vm.lock.
  * @vcpu_init:		sets up a new vCPU in the x86 reset state.
  * @vcpu_destroy:	frees the backend part of a vCPU.
+ * @vcpu_load:		called when KVM_RUN starts running the guest; loads
+ *			what stays with the vCPU thread until @vcpu_put (the
+ *			guest FPU state), across faults and rescheduling.
+ * @vcpu_put:		undoes @vcpu_load before KVM_RUN returns.
  * @vcpu_run:		enters the guest, handling in the kernel the exits
  *			that need no sleeping, until one needs the core or
  *			userspace.  Returns an enum hvx_run_result or -errno.
@@ -142,6 +146,14 @@ enum hvx_run_result {
  *			not in @msr_list or a value the CPU would refuse.
  * @msr_list, @nr_msrs:	the MSRs KVM_GET_MSR_INDEX_LIST reports.
  * @get_fpu, @set_fpu:	KVM_GET/SET_FPU (the legacy x87/SSE state).
+ * @interrupt:		KVM_INTERRUPT: queue external interrupt @irq; -EINVAL
+ *			for a vector above 255, -EEXIST if one is queued.
+ * @nmi:		KVM_NMI: queue an NMI.
+ * @get_events, @set_events: KVM_GET/SET_VCPU_EVENTS.
+ * @get_xsave, @set_xsave: KVM_GET/SET_XSAVE.
+ * @get_xcrs, @set_xcrs: KVM_GET/SET_XCRS.
+ *
+ * The vCPU ops run with hvx_vcpu.mutex held.
  */
 struct hvx_backend_ops {
 	const char *name;
@@ -157,6 +169,8 @@ struct hvx_backend_ops {
 	void (*vm_unmap)(struct hvx_vm *vm, u64 gpa, u64 size);
 	int (*vcpu_init)(struct hvx_vcpu *vcpu);
 	void (*vcpu_destroy)(struct hvx_vcpu *vcpu);
+	void (*vcpu_load)(struct hvx_vcpu *vcpu);
+	void (*vcpu_put)(struct hvx_vcpu *vcpu);
 	int (*vcpu_run)(struct hvx_vcpu *vcpu);
 	void (*vcpu_complete)(struct hvx_vcpu *vcpu);
 	int (*vcpu_emulate)(struct hvx_vcpu *vcpu);
@@ -171,6 +185,16 @@ struct hvx_backend_ops {
 	unsigned int nr_msrs;
 	void (*get_fpu)(struct hvx_vcpu *vcpu, struct kvm_fpu *fpu);
 	int (*set_fpu)(struct hvx_vcpu *vcpu, const struct kvm_fpu *fpu);
+	int (*interrupt)(struct hvx_vcpu *vcpu, u32 irq);
+	int (*nmi)(struct hvx_vcpu *vcpu);
+	void (*get_events)(struct hvx_vcpu *vcpu,
+			   struct kvm_vcpu_events *events);
+	int (*set_events)(struct hvx_vcpu *vcpu,
+			  const struct kvm_vcpu_events *events);
+	void (*get_xsave)(struct hvx_vcpu *vcpu, struct kvm_xsave *xsave);
+	int (*set_xsave)(struct hvx_vcpu *vcpu, const struct kvm_xsave *xsave);
+	void (*get_xcrs)(struct hvx_vcpu *vcpu, struct kvm_xcrs *xcrs);
+	int (*set_xcrs)(struct hvx_vcpu *vcpu, const struct kvm_xcrs *xcrs);
 };
 
 /* The VT-x backend (module/vmx/vmx.c). */

@@ -63,10 +63,11 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 
 	/* As KVM: complete the last exit, then honour immediate_exit. */
 	hvx_backend->vcpu_complete(vcpu);
-	if (hvx_run_immediate_exit(run))
-		return -EINTR;
 
-	for (;;) {
+	hvx_backend->vcpu_load(vcpu);
+	/* exit_reason is left as it was. */
+	r = hvx_run_immediate_exit(run) ? -EINTR : 0;
+	while (!r) {
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
 			r = -EINTR;
@@ -77,20 +78,23 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 		r = hvx_backend->vcpu_run(vcpu);
 		if (r == HVX_RUN_EMULATE)
 			r = hvx_backend->vcpu_emulate(vcpu);
-		if (r == HVX_RUN_AGAIN)
+		if (r == HVX_RUN_AGAIN) {
+			r = 0;
 			continue;
+		}
 		if (r != HVX_RUN_FAULT)
 			break;
 
 		r = hvx_vm_fault(vcpu->vm, vcpu->fault_gpa);
-		if (r < 0)
-			break;
 		if (r == 0) {
 			/* Outside every slot: MMIO, for userspace. */
 			r = hvx_backend->emulate_mmio(vcpu, vcpu->fault_gpa);
 			break;
 		}
+		if (r > 0)
+			r = 0;
 	}
+	hvx_backend->vcpu_put(vcpu);
 	return r < 0 ? r : 0;
 }
 
@@ -211,6 +215,100 @@ static long hvx_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		}
 		r = hvx_backend->set_fpu(vcpu, fpu);
 		kfree(fpu);
+		break;
+	}
+	case KVM_INTERRUPT: {
+		struct kvm_interrupt irq;
+
+		if (copy_from_user(&irq, argp, sizeof(irq)))
+			r = -EFAULT;
+		else
+			r = hvx_backend->interrupt(vcpu, irq.irq);
+		break;
+	}
+	case KVM_NMI:
+		r = hvx_backend->nmi(vcpu);
+		break;
+	case KVM_GET_VCPU_EVENTS: {
+		struct kvm_vcpu_events events;
+
+		memset(&events, 0, sizeof(events));
+		hvx_backend->get_events(vcpu, &events);
+		r = copy_to_user(argp, &events, sizeof(events)) ? -EFAULT : 0;
+		break;
+	}
+	case KVM_SET_VCPU_EVENTS: {
+		struct kvm_vcpu_events events;
+
+		if (copy_from_user(&events, argp, sizeof(events)))
+			r = -EFAULT;
+		else
+			r = hvx_backend->set_events(vcpu, &events);
+		break;
+	}
+	case KVM_GET_MP_STATE: {
+		/*
+		 * No in-kernel APIC: HLT exits to userspace and the vCPU is
+		 * always runnable, as on KVM without an irqchip.
+		 */
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+		r = copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+		break;
+	}
+	case KVM_SET_MP_STATE: {
+		struct kvm_mp_state mp;
+
+		if (copy_from_user(&mp, argp, sizeof(mp)))
+			r = -EFAULT;
+		else
+			r = mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+		break;
+	}
+	case KVM_GET_XSAVE: {
+		struct kvm_xsave *xsave = kzalloc(sizeof(*xsave), GFP_KERNEL);
+
+		if (!xsave) {
+			r = -ENOMEM;
+			break;
+		}
+		hvx_backend->get_xsave(vcpu, xsave);
+		r = copy_to_user(argp, xsave, sizeof(*xsave)) ? -EFAULT : 0;
+		kfree(xsave);
+		break;
+	}
+	case KVM_SET_XSAVE: {
+		struct kvm_xsave *xsave = memdup_user(argp, sizeof(*xsave));
+
+		if (IS_ERR(xsave)) {
+			r = PTR_ERR(xsave);
+			break;
+		}
+		r = hvx_backend->set_xsave(vcpu, xsave);
+		kfree(xsave);
+		break;
+	}
+	case KVM_GET_XCRS: {
+		struct kvm_xcrs *xcrs = kzalloc(sizeof(*xcrs), GFP_KERNEL);
+
+		if (!xcrs) {
+			r = -ENOMEM;
+			break;
+		}
+		hvx_backend->get_xcrs(vcpu, xcrs);
+		r = copy_to_user(argp, xcrs, sizeof(*xcrs)) ? -EFAULT : 0;
+		kfree(xcrs);
+		break;
+	}
+	case KVM_SET_XCRS: {
+		struct kvm_xcrs *xcrs = memdup_user(argp, sizeof(*xcrs));
+
+		if (IS_ERR(xcrs)) {
+			r = PTR_ERR(xcrs);
+			break;
+		}
+		r = hvx_backend->set_xcrs(vcpu, xcrs);
+		kfree(xcrs);
 		break;
 	}
 	case KVM_GET_MSRS:

@@ -18,6 +18,7 @@
 #include <linux/file.h>
 #include <linux/kvm.h>
 #include <linux/mm.h>
+#include <asm/cpufeature.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -320,7 +321,14 @@ long hvx_vm_check_extension(unsigned long cap)
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_USER_NMI:
+	case KVM_CAP_INTR_SHADOW:
+	case KVM_CAP_MP_STATE:
 		return 1;
+	case KVM_CAP_XSAVE:
+	case KVM_CAP_XCRS:
+		return boot_cpu_has(X86_FEATURE_XSAVE);
 	case KVM_CAP_NR_VCPUS:
 		return min_t(long, num_online_cpus(), HVX_MAX_VCPUS);
 	case KVM_CAP_MAX_VCPUS:

@@ -52,26 +52,6 @@ void vmx_skip_instruction(struct vmx_vcpu *vcpu)
 			     intr & ~VMX_INTR_SHADOW);
 }
 
-/**
- * vmx_inject_exception() - deliver a hardware exception on next entry
- * @vcpu: the vCPU.
- * @vector: the exception vector.
- * @has_error: the exception pushes an error code.
- * @error: the error code.
- */
-void vmx_inject_exception(struct vmx_vcpu *vcpu, unsigned int vector,
-			  bool has_error, u32 error)
-{
-	u32 info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
-
-	/* Real mode has no error codes (Intel SDM Vol. 3C, 27.2.1.3). */
-	if (has_error && (vmcs_readl(CR0_READ_SHADOW) & X86_CR0_PE)) {
-		info |= INTR_INFO_DELIVER_CODE_MASK;
-		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
-	}
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
-}
-
 static int vmx_inject_gp(struct vmx_vcpu *vcpu)
 {
 	vmx_inject_exception(vcpu, X86_TRAP_GP, true, 0);
@@ -125,6 +105,8 @@ static int handle_exception_nmi(struct vmx_vcpu *vcpu)
 
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 		return VMX_EXIT_RESUME;
+	if (vector != X86_TRAP_DF)
+		vmx_recover_nmi_blocking(vcpu, info);
 
 	switch (vector) {
 	case X86_TRAP_DB:
@@ -137,6 +119,9 @@ static int handle_exception_nmi(struct vmx_vcpu *vcpu)
 	case X86_TRAP_AC:
 		vmx_inject_exception(vcpu, X86_TRAP_AC, true,
 				     vmcs_read32(VM_EXIT_INTR_ERROR_CODE));
+		return VMX_EXIT_RESUME;
+	case X86_TRAP_MC:
+		/* The host's handler ran right after the exit. */
 		return VMX_EXIT_RESUME;
 	default:
 		return vmx_exit_internal_error(vcpu,
@@ -325,19 +310,12 @@ static int handle_wrmsr(struct vmx_vcpu *vcpu)
 /* XSETBV: the rules of Intel SDM Vol. 2C, XSETBV, for the state hvx has. */
 static int handle_xsetbv(struct vmx_vcpu *vcpu)
 {
-	u64 allowed = vmx_host_xcr0 & vcpu->fpu.fpstate->xfeatures;
 	u64 xcr0 = (u32)vcpu->regs[HVX_REG_RAX] |
 		   (u64)(u32)vcpu->regs[HVX_REG_RDX] << 32;
 
 	if ((u32)vcpu->regs[HVX_REG_RCX] != XCR_XFEATURE_ENABLED_MASK ||
-	    (xcr0 & ~allowed) || !(xcr0 & XFEATURE_MASK_FP) ||
-	    ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)))
+	    vmx_set_xcr0(vcpu, xcr0))
 		return vmx_inject_gp(vcpu);
-	if ((xcr0 & XFEATURE_MASK_AVX512) &&
-	    ((xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512 ||
-	     !(xcr0 & XFEATURE_MASK_YMM)))
-		return vmx_inject_gp(vcpu);
-	vcpu->xcr0 = xcr0;
 	return handle_skip(vcpu);
 }
 
@@ -355,8 +333,18 @@ static int handle_invlpg(struct vmx_vcpu *vcpu)
  */
 static int handle_ept_violation(struct vmx_vcpu *vcpu)
 {
+	vmx_recover_nmi_blocking(vcpu, vmcs_readl(EXIT_QUALIFICATION));
 	vcpu->vcpu.fault_gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	return VMX_EXIT_FAULT;
+}
+
+/*
+ * The guest can take the interrupt or NMI that waited: vmx_inject_events()
+ * injects it, and turns the window exit off, before the next entry.
+ */
+static int handle_window(struct vmx_vcpu *vcpu)
+{
+	return VMX_EXIT_RESUME;
 }
 
 typedef int (*vmx_exit_handler)(struct vmx_vcpu *vcpu);
@@ -365,6 +353,8 @@ static const vmx_exit_handler vmx_exit_handlers[] = {
 	[EXIT_REASON_EXCEPTION_NMI] = handle_exception_nmi,
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = handle_resume,
 	[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_REASON_INTERRUPT_WINDOW] = handle_window,
+	[EXIT_REASON_NMI_WINDOW] = handle_window,
 	[EXIT_REASON_CPUID] = handle_cpuid,
 	[EXIT_REASON_HLT] = handle_hlt,
 	[EXIT_REASON_INVD] = handle_skip,
@@ -395,24 +385,6 @@ static const vmx_exit_handler vmx_exit_handlers[] = {
 	[EXIT_REASON_VMFUNC] = handle_ud,
 };
 
-/*
- * An event (interrupt or exception) whose delivery the exit interrupted is
- * delivered again on the next entry (Intel SDM Vol. 3C, 28.2.4).
- */
-static void vmx_reinject_vectoring(void)
-{
-	u32 info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
-
-	if (!(info & VECTORING_INFO_VALID_MASK))
-		return;
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info & ~BIT(12));
-	if (info & VECTORING_INFO_DELIVER_CODE_MASK)
-		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE,
-			     vmcs_read32(IDT_VECTORING_ERROR_CODE));
-	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN,
-		     vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
-}
-
 /**
  * vmx_handle_exit() - handle the VM exit that just happened
  * @vcpu: the vCPU, its VMCS current, preemption disabled.
@@ -440,7 +412,7 @@ int vmx_handle_exit(struct vmx_vcpu *vcpu)
 		return VMX_EXIT_USER;
 	}
 
-	vmx_reinject_vectoring();
+	vmx_events_after_exit(vcpu);
 
 	if (basic < ARRAY_SIZE(vmx_exit_handlers)) {
 		vmx_exit_handler handler;

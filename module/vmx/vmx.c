@@ -11,6 +11,7 @@
 #include <linux/idr.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/sched/signal.h>
 #include <linux/smp.h>
@@ -20,6 +21,8 @@
 #include <asm/debugreg.h>
 #include <asm/desc.h>
 #include <asm/fpu/xcr.h>
+#include <asm/hardirq.h>
+#include <asm/mce.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/special_insns.h>
@@ -50,6 +53,24 @@ static unsigned long *vmx_msr_bitmap;
 static DEFINE_IDA(vmx_vpids);
 
 u64 vmx_host_xcr0 __ro_after_init;
+
+/*
+ * L1 Terminal Fault: on affected processors a guest can read whatever the
+ * host left in the L1 data cache, whatever EPT says.  The cache is flushed
+ * before a VM entry that follows host activity (see vmx_l1d_flush_cond()).
+ * l1d_flush=0 turns this off, as kvm_intel.vmentry_l1d_flush=never does.
+ */
+static bool l1d_flush = true;
+module_param(l1d_flush, bool, 0444);
+MODULE_PARM_DESC(l1d_flush,
+		 "Flush the L1D cache before VM entry on L1TF-affected CPUs (default: on)");
+
+/* Flush needed at all; if so, by MSR_IA32_FLUSH_CMD or by reading this. */
+static bool vmx_l1d_flush_needed __ro_after_init;
+static void *vmx_l1d_flush_buf;
+/* Twice the L1D of the affected processors, as Intel recommends. */
+#define VMX_L1D_FLUSH_ORDER	4
+#define VMX_L1D_FLUSH_SIZE	(PAGE_SIZE << VMX_L1D_FLUSH_ORDER)
 
 static void vmx_clear_loaded_vmcss(void);
 
@@ -303,12 +324,57 @@ static void vmx_msr_passthrough(u32 msr)
 	__clear_bit((base + 2048) * 8 + bit, vmx_msr_bitmap);
 }
 
+/*
+ * Decides at load whether VM entries flush the L1D (L1TF, Intel SDM
+ * "Deep Dive: Intel Analysis of L1 Terminal Fault"): only on affected
+ * processors, and not when the processor (or the hypervisor below) says
+ * entries need not flush.  Without the L1D_FLUSH command, the flush reads
+ * a buffer twice the size of the cache.
+ */
+static int vmx_l1d_flush_setup(void)
+{
+	u64 arch_cap = 0;
+	struct page *page;
+
+	if (!boot_cpu_has_bug(X86_BUG_L1TF))
+		return 0;
+	if (boot_cpu_has(X86_FEATURE_ARCH_CAPABILITIES))
+		rdmsrl(MSR_IA32_ARCH_CAPABILITIES, arch_cap);
+	if (arch_cap & ARCH_CAP_SKIP_VMENTRY_L1DFLUSH)
+		return 0;
+	if (!l1d_flush) {
+		pr_warn("L1TF: this CPU is affected and l1d_flush=0: guests may read host data from the L1D\n");
+		return 0;
+	}
+	vmx_l1d_flush_needed = true;
+	if (boot_cpu_has(X86_FEATURE_FLUSH_L1D)) {
+		pr_info("L1TF: L1D flushed on VM entry (L1D_FLUSH command)\n");
+		return 0;
+	}
+
+	page = alloc_pages(GFP_KERNEL, VMX_L1D_FLUSH_ORDER);
+	if (!page)
+		return -ENOMEM;
+	vmx_l1d_flush_buf = page_address(page);
+	/*
+	 * Not zeroes: a hypervisor below might back zero pages with one
+	 * shared page, and then the reads would not fill the cache.
+	 */
+	memset(vmx_l1d_flush_buf, 0x5a, VMX_L1D_FLUSH_SIZE);
+	pr_info("L1TF: L1D flushed on VM entry (software sequence)\n");
+	return 0;
+}
+
 static void vmx_hardware_unsetup(void)
 {
 	int cpu;
 
 	free_page((unsigned long)vmx_msr_bitmap);
 	vmx_msr_bitmap = NULL;
+	if (vmx_l1d_flush_buf)
+		free_pages((unsigned long)vmx_l1d_flush_buf,
+			   VMX_L1D_FLUSH_ORDER);
+	vmx_l1d_flush_buf = NULL;
 	for_each_possible_cpu(cpu) {
 		if (per_cpu(vmxon_region, cpu))
 			__free_page(per_cpu(vmxon_region, cpu));
@@ -357,7 +423,11 @@ static int vmx_hardware_setup(void)
 
 	vmx_host_xcr0 = boot_cpu_has(X86_FEATURE_XSAVE) ?
 		xgetbv(XCR_XFEATURE_ENABLED_MASK) : 0;
-	return 0;
+
+	r = vmx_l1d_flush_setup();
+	if (r)
+		vmx_hardware_unsetup();
+	return r;
 }
 
 /*
@@ -576,10 +646,14 @@ void vmx_insn_failed(const char *insn, unsigned long field, u8 result)
 	 X86_CR4_OSXSAVE | X86_CR4_SMEP | X86_CR4_SMAP)
 #define VMX_EFER_ALLOWED	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 
-/* The exceptions hvx intercepts: #DB and #AC can loop forever in delivery
- * (CVE-2015-8104, CVE-2015-5307); they are reflected to the guest.
+/*
+ * The exceptions hvx intercepts: #DB and #AC can loop forever in delivery
+ * (CVE-2015-8104, CVE-2015-5307); they are reflected to the guest.  A
+ * machine check belongs to the host: left to the guest, its IDT would
+ * handle (or ignore) the host's hardware error.
  */
-#define VMX_EXCEPTION_BITMAP	(BIT(DB_VECTOR) | BIT(AC_VECTOR))
+#define VMX_EXCEPTION_BITMAP	(BIT(DB_VECTOR) | BIT(AC_VECTOR) | \
+				 BIT(MC_VECTOR))
 
 static void vmx_load_pdptrs(struct vmx_vcpu *vcpu, unsigned long cr3)
 {
@@ -807,6 +881,8 @@ static void vmx_vcpu_reset(struct vmx_vcpu *vcpu)
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+	memset(&vcpu->ev, 0, sizeof(vcpu->ev));
+	vcpu->ev.irq_pending = -1;
 
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->msr_misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
@@ -825,6 +901,7 @@ static void vmx_vmcs_setup(struct vmx_vcpu *vcpu)
 
 	/* No window exits until an event waits for one. */
 	proc &= ~(CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING);
+	vcpu->proc_ctls = proc;
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, vmx_config.ctls[VMX_CTL_PIN]);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vmx_config.ctls[VMX_CTL_PROC2]);
@@ -1020,6 +1097,59 @@ static void vmx_put_guest_state(struct vmx_vcpu *vcpu)
 }
 
 /*
+ * Flushes the L1D before a VM entry if the host may have left data of
+ * interest in it since the last one: the vCPU says so (it left the run
+ * loop, or ran host code on the guest's behalf), or an interrupt or
+ * softirq ran on this CPU (the entry code notes it in irq_stat for
+ * hypervisors).  Back-to-back entries around in-kernel exits such as CPUID
+ * skip the flush, as kvm_intel's default "cond" mode does.
+ */
+static void vmx_l1d_flush_cond(struct vmx_vcpu *vcpu)
+{
+	const u8 *buf = vmx_l1d_flush_buf;
+	bool flush = vcpu->l1d_flush;
+	unsigned int i;
+
+	vcpu->l1d_flush = false;
+#if IS_ENABLED(CONFIG_KVM_INTEL)
+	flush |= kvm_get_cpu_l1tf_flush_l1d();
+	kvm_clear_cpu_l1tf_flush_l1d();
+#else
+	flush = true;
+#endif
+	if (!flush)
+		return;
+	if (!buf) {
+		native_wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
+		return;
+	}
+	/* Fill the TLB first so that the second pass only loads lines. */
+	for (i = 0; i < VMX_L1D_FLUSH_SIZE; i += PAGE_SIZE)
+		(void)READ_ONCE(buf[i]);
+	/* Loads are ordered (LFENCE): the first pass is done first. */
+	rmb();
+	for (i = 0; i < VMX_L1D_FLUSH_SIZE; i += L1_CACHE_BYTES)
+		(void)READ_ONCE(buf[i]);
+}
+
+/*
+ * A machine check that hit while the guest ran (an exception exit, or a
+ * failed entry) is the host's: run the host's handler now, with interrupts
+ * still off, as if it had interrupted user mode.
+ */
+static void vmx_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = {
+		.cs = 3,
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
+}
+
+/*
  * One VM entry and exit, with interrupts disabled: host CR3/CR4 checked,
  * guest CR2 and XCR0 switched in and out, and an NMI that caused the exit
  * handed back to the host at once.
@@ -1045,6 +1175,8 @@ static void vmx_enter_exit(struct vmx_vcpu *vcpu)
 		      (vmcs_readl(GUEST_CR4) & X86_CR4_OSXSAVE);
 	if (switch_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	if (vmx_l1d_flush_needed)
+		vmx_l1d_flush_cond(vcpu);
 
 	fail = vmx_vmenter(vcpu->regs, vcpu->launched);
 
@@ -1067,11 +1199,16 @@ static void vmx_enter_exit(struct vmx_vcpu *vcpu)
 		vcpu->launched = true;
 	vcpu->exit_intr_info = 0;
 	if ((u16)vcpu->exit_reason == EXIT_REASON_EXCEPTION_NMI) {
-		vcpu->exit_intr_info = vmcs_read32(VM_EXIT_INTR_INFO);
+		u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
+
+		vcpu->exit_intr_info = info;
 		/* The NMI was the host's: raise it again, on this CPU. */
-		if ((vcpu->exit_intr_info & INTR_INFO_INTR_TYPE_MASK) ==
-		    INTR_TYPE_NMI_INTR)
+		if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 			apic->send_IPI(smp_processor_id(), NMI_VECTOR);
+		else if ((info & INTR_INFO_VECTOR_MASK) == MC_VECTOR)
+			vmx_machine_check();
+	} else if ((u16)vcpu->exit_reason == EXIT_REASON_MCE_DURING_VMENTRY) {
+		vmx_machine_check();
 	}
 }
 
@@ -1126,15 +1263,18 @@ static void vmx_vcpu_complete(struct hvx_vcpu *hv)
 static int vmx_vcpu_run(struct hvx_vcpu *hv)
 {
 	struct vmx_vcpu *vcpu = to_vmx(hv);
+	struct kvm_run *run = hv->run;
+	bool want_window = READ_ONCE(run->request_interrupt_window);
 	int r;
 
 	if (READ_ONCE(hvx_rebooting))
 		return -EIO;
 
-	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
 	preempt_disable();
 	vmx_vcpu_load(vcpu);
 	vmx_load_guest_state(vcpu);
+	/* The core ran host code since the last entry: see vmx_l1d_flush. */
+	vcpu->l1d_flush = true;
 
 	for (;;) {
 		local_irq_disable();
@@ -1148,11 +1288,34 @@ static int vmx_vcpu_run(struct hvx_vcpu *hv)
 			r = -EIO;
 			break;
 		}
+		/*
+		 * The guest FPU state is the task's (vmx_vcpu_fpu_load); if
+		 * the task was switched out since, it is in memory only.
+		 */
+		if (unlikely(vcpu->ev.triple_fault)) {
+			local_irq_enable();
+			vcpu->ev.triple_fault = false;
+			run->exit_reason = KVM_EXIT_SHUTDOWN;
+			r = HVX_RUN_USER;
+			break;
+		}
+		if (test_thread_flag(TIF_NEED_FPU_LOAD))
+			switch_fpu_return();
+		vmx_inject_events(vcpu, want_window);
 		vmx_enter_exit(vcpu);
 		/* A host interrupt that caused the exit is delivered here. */
 		local_irq_enable();
 
 		r = vmx_handle_exit(vcpu);
+		/*
+		 * As KVM: once the guest can take an interrupt, a VMM that
+		 * asked for the window gets KVM_EXIT_IRQ_WINDOW_OPEN.
+		 */
+		if (r == VMX_EXIT_RESUME && want_window &&
+		    vmx_ready_for_interrupt(vcpu)) {
+			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			r = VMX_EXIT_USER;
+		}
 		if (r == VMX_EXIT_RESUME)
 			continue;
 		if (r == VMX_EXIT_FAULT)
@@ -1166,8 +1329,41 @@ static int vmx_vcpu_run(struct hvx_vcpu *hv)
 
 	vmx_put_guest_state(vcpu);
 	preempt_enable();
-	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 	return r;
+}
+
+/*
+ * The guest's FPU/XSAVE state becomes the task's for the whole of KVM_RUN,
+ * so that exits to the core (page faults, rescheduling) do not swap it
+ * out and in again.  The kernel saves it on a context switch like any
+ * task's; vmx_vcpu_run() reloads it before entry.
+ */
+static void vmx_vcpu_fpu_load(struct hvx_vcpu *hv)
+{
+	fpu_swap_kvm_fpstate(&to_vmx(hv)->fpu, true);
+}
+
+/*
+ * Leaving KVM_RUN: the guest FPU state goes back to memory, and kvm_run
+ * gets the state a VMM without an in-kernel interrupt controller needs to
+ * inject interrupts (as KVM fills it on every return).
+ */
+static void vmx_vcpu_put(struct hvx_vcpu *hv)
+{
+	struct vmx_vcpu *vcpu = to_vmx(hv);
+	struct kvm_run *run = hv->run;
+
+	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+
+	preempt_disable();
+	vmx_vcpu_load(vcpu);
+	run->if_flag = !!(vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF);
+	run->ready_for_interrupt_injection = vmx_ready_for_interrupt(vcpu);
+	preempt_enable();
+	run->cr8 = vcpu->cr8;
+	run->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
+			 (hv->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
+	run->flags = 0;
 }
 
 /*
@@ -1564,6 +1760,8 @@ const struct hvx_backend_ops vmx_backend_ops = {
 	.vm_unmap = vmx_vm_unmap,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_destroy = vmx_vcpu_destroy,
+	.vcpu_load = vmx_vcpu_fpu_load,
+	.vcpu_put = vmx_vcpu_put,
 	.vcpu_run = vmx_vcpu_run,
 	.vcpu_complete = vmx_vcpu_complete,
 	.vcpu_emulate = vmx_emulate_string_io,
@@ -1576,6 +1774,14 @@ const struct hvx_backend_ops vmx_backend_ops = {
 	.set_msr = vmx_vcpu_set_msr,
 	.msr_list = vmx_msr_list,
 	.nr_msrs = ARRAY_SIZE(vmx_msr_list),
+	.interrupt = vmx_interrupt,
+	.nmi = vmx_nmi,
+	.get_events = vmx_get_events,
+	.set_events = vmx_set_events,
+	.get_xsave = vmx_get_xsave,
+	.set_xsave = vmx_set_xsave,
+	.get_xcrs = vmx_get_xcrs,
+	.set_xcrs = vmx_set_xcrs,
 	.get_fpu = vmx_get_fpu,
 	.set_fpu = vmx_set_fpu,
 };

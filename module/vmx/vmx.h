@@ -42,6 +42,39 @@ struct vmx_string_io {
 	bool in, rep, df;
 };
 
+/* Which kind of event the last VM entry injected. */
+enum vmx_event_kind {
+	VMX_EVENT_NONE,
+	VMX_EVENT_EXCEPTION,
+	VMX_EVENT_NMI,
+	VMX_EVENT_INTERRUPT,
+};
+
+/**
+ * struct vmx_events - events for the guest (see events.c)
+ * @exc_info:	an exception being delivered, in VM-entry
+ *		interruption-information format; 0 when none.
+ * @exc_error, @exc_len: its error code; for INT3/INTO, the length of the
+ *		instruction.
+ * @intr_info:	an interrupt being delivered (external, or INT n); 0 when
+ *		none.  @intr_len: INT n's length.
+ * @nmi_injected: an NMI is being delivered.
+ * @nmi_pending: NMIs waiting for the guest to unblock NMIs.
+ * @irq_pending: the KVM_INTERRUPT vector waiting for the guest to set IF,
+ *		or -1.
+ * @entered:	what the last entry injected.
+ * @triple_fault: an exception hit delivery of a double fault.
+ */
+struct vmx_events {
+	u32 exc_info, exc_error, exc_len;
+	u32 intr_info, intr_len;
+	bool nmi_injected;
+	u8 nmi_pending;
+	s16 irq_pending;
+	enum vmx_event_kind entered;
+	bool triple_fault;
+};
+
 /**
  * struct vmx_vcpu - a vCPU as the VT-x backend sees it
  * @vcpu:	the core's part.
@@ -71,6 +104,9 @@ struct vmx_string_io {
  *		AH-BH) of size @mmio_dst_size, sign-extended if @mmio_sign;
  *		@mmio_rip is the instruction's address.
  * @sio:	a string I/O instruction being emulated.
+ * @l1d_flush:	the next VM entry flushes the L1D (L1TF; see vmx.c).
+ * @ev:		events for the guest.
+ * @proc_ctls:	the VMCS primary processor-based controls.
  */
 struct vmx_vcpu {
 	struct hvx_vcpu vcpu;
@@ -103,6 +139,9 @@ struct vmx_vcpu {
 	bool mmio_high8, mmio_sign;
 	unsigned long mmio_rip;
 	struct vmx_string_io sio;
+	bool l1d_flush;
+	struct vmx_events ev;
+	u32 proc_ctls;
 };
 
 static inline struct vmx_vcpu *to_vmx(struct hvx_vcpu *vcpu)
@@ -146,9 +185,24 @@ static inline void vmx_reg_write(struct vmx_vcpu *vcpu, unsigned int reg,
 
 /* exit.c */
 int vmx_handle_exit(struct vmx_vcpu *vcpu);
+void vmx_skip_instruction(struct vmx_vcpu *vcpu);
+
+/* events.c */
 void vmx_inject_exception(struct vmx_vcpu *vcpu, unsigned int vector,
 			  bool has_error, u32 error);
-void vmx_skip_instruction(struct vmx_vcpu *vcpu);
+void vmx_events_after_exit(struct vmx_vcpu *vcpu);
+void vmx_recover_nmi_blocking(struct vmx_vcpu *vcpu, u32 info_or_qual);
+bool vmx_ready_for_interrupt(struct vmx_vcpu *vcpu);
+void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window);
+int vmx_interrupt(struct hvx_vcpu *hv, u32 irq);
+int vmx_nmi(struct hvx_vcpu *hv);
+void vmx_get_events(struct hvx_vcpu *hv, struct kvm_vcpu_events *events);
+int vmx_set_events(struct hvx_vcpu *hv, const struct kvm_vcpu_events *events);
+int vmx_set_xcr0(struct vmx_vcpu *vcpu, u64 xcr0);
+void vmx_get_xcrs(struct hvx_vcpu *hv, struct kvm_xcrs *xcrs);
+int vmx_set_xcrs(struct hvx_vcpu *hv, const struct kvm_xcrs *xcrs);
+void vmx_get_xsave(struct hvx_vcpu *hv, struct kvm_xsave *xsave);
+int vmx_set_xsave(struct hvx_vcpu *hv, const struct kvm_xsave *xsave);
 
 /* emulate.c */
 int vmx_emulate_mmio(struct hvx_vcpu *vcpu, u64 gpa);
