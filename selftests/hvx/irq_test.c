@@ -248,40 +248,49 @@ TEST_F(events, interrupts_in_order)
 		EXPECT_EQ(1, run->if_flag);
 		EXPECT_EQ(1, run->ready_for_interrupt_injection);
 		ASSERT_EQ(0, inject(self->vcpu, order[i]));
-		/* One queued at a time, as on KVM. */
-		EXPECT_EQ(-EEXIST, inject(self->vcpu, order[i] + 1));
+		/*
+		 * hvx only: a second one before delivery is refused (KVM
+		 * replaces the first, which is then lost).
+		 */
+		if (test_device_is_hvx())
+			EXPECT_EQ(-EEXIST, inject(self->vcpu, order[i] + 1));
 		run_expect_vector(_metadata, self->vcpu, order[i]);
 		run_expect(_metadata, self->vcpu, KVM_EXIT_HLT);
 	}
 	EXPECT_EQ(-EINVAL, inject(self->vcpu, 256));
 }
 
+/* Take the guest from phase A to the start of phase B. */
+static void to_phase_b(struct __test_metadata *_metadata,
+		       struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	u32 *cmd = gpa_to_hva(vm, GUEST_CMD);
+
+	run_expect(_metadata, vcpu, KVM_EXIT_HLT);
+	WRITE_ONCE(*cmd, 1);
+	/* Wake the halted guest; it then leaves its HLT loop. */
+	ASSERT_EQ(0, inject(vcpu, 0x20));
+	run_expect_vector(_metadata, vcpu, 0x20);
+}
+
 /*
- * B and C: an interrupt injected while IF=0 waits for STI and its shadow;
- * request_interrupt_window ends KVM_RUN with KVM_EXIT_IRQ_WINDOW_OPEN as
- * soon as the guest can take one.
+ * B and C, as a VMM without an in-kernel irqchip delivers an interrupt the
+ * guest cannot take yet (IF=0): it sets request_interrupt_window, KVM_RUN
+ * ends with KVM_EXIT_IRQ_WINDOW_OPEN once the guest can take one (after
+ * STI and its shadow), and KVM_INTERRUPT then delivers it.
  */
 TEST_F(events, interrupt_window)
 {
 	struct kvm_run *run = self->vcpu->run;
-	u32 *cmd = gpa_to_hva(self->vm, GUEST_CMD);
 
-	run_expect(_metadata, self->vcpu, KVM_EXIT_HLT);
-	WRITE_ONCE(*cmd, 1);
-	/* Wake the halted guest; it then leaves its HLT loop. */
-	ASSERT_EQ(0, inject(self->vcpu, 0x20));
-	run_expect_vector(_metadata, self->vcpu, 0x20);
-
+	to_phase_b(_metadata, self->vm, self->vcpu);
 	run_expect_report(_metadata, self->vcpu, 1);
 	EXPECT_EQ(0, run->if_flag);
 	EXPECT_EQ(0, run->ready_for_interrupt_injection);
-	ASSERT_EQ(0, inject(self->vcpu, 0x24));
-	EXPECT_EQ(0, run->ready_for_interrupt_injection);
-	/* Not before STI... */
 	run_expect_report(_metadata, self->vcpu, 2);
-	/* ...and not in its shadow: the NOP runs first, then the handler. */
-	run_expect_vector(_metadata, self->vcpu, 0x24);
 	run_expect_report(_metadata, self->vcpu, 3);
+	EXPECT_EQ(1, run->if_flag);
+	EXPECT_EQ(1, run->ready_for_interrupt_injection);
 
 	run_expect_report(_metadata, self->vcpu, 4);
 	EXPECT_EQ(0, run->if_flag);
@@ -294,6 +303,29 @@ TEST_F(events, interrupt_window)
 	run_expect_vector(_metadata, self->vcpu, 0x25);
 	run_expect_report(_metadata, self->vcpu, 5);
 	run_expect(_metadata, self->vcpu, KVM_EXIT_HLT);
+}
+
+/*
+ * hvx only: KVM_INTERRUPT while the guest cannot take the interrupt
+ * (IF=0) queues it until STI and its shadow are done.  (KVM injects it
+ * at once, and the VM entry fails: a KVM VMM must wait for
+ * ready_for_interrupt_injection.)
+ */
+TEST_F(events, interrupt_waits_for_if)
+{
+	struct kvm_run *run = self->vcpu->run;
+
+	if (!test_device_is_hvx())
+		SKIP(return, "hvx only (the device is %s)", test_device());
+	to_phase_b(_metadata, self->vm, self->vcpu);
+	run_expect_report(_metadata, self->vcpu, 1);
+	ASSERT_EQ(0, inject(self->vcpu, 0x24));
+	EXPECT_EQ(0, run->ready_for_interrupt_injection);
+	/* Not before STI... */
+	run_expect_report(_metadata, self->vcpu, 2);
+	/* ...and not in its shadow: the NOP runs first, then the handler. */
+	run_expect_vector(_metadata, self->vcpu, 0x24);
+	run_expect_report(_metadata, self->vcpu, 3);
 }
 
 /*
