@@ -5,7 +5,8 @@
  * request_interrupt_window), KVM_NMI, KVM_GET/SET_VCPU_EVENTS and
  * KVM_GET/SET_MP_STATE, in real, protected and long mode, through the
  * guest's own IDT (IVT in real mode); then XSAVE state: a guest using AVX
- * while the VMM thread does too, KVM_GET/SET_XSAVE and KVM_GET/SET_XCRS.
+ * while the VMM thread does too, KVM_GET/SET_XSAVE and KVM_GET/SET_XCRS;
+ * and the guest TSC, offset by KVM_SET_MSRS.
  *
  * A KVM-API client: runs against $HVX_TEST_DEVICE (default /dev/hvx), and
  * against /dev/kvm to check that it tests what KVM does.
@@ -429,19 +430,19 @@ GUEST_CODE(code_avx,
 	   ".endif\n"
 	   GUEST_DONE);
 
-FIXTURE(xsave) {
+FIXTURE(state) {
 	struct kvm_vm *vm;
 	struct kvm_vcpu *vcpu;
 	bool loaded_here;
 };
 
-FIXTURE_SETUP(xsave)
+FIXTURE_SETUP(state)
 {
 	self->vm = NULL;
 	ASSERT_EQ(0, test_device_prepare(&self->loaded_here));
 }
 
-FIXTURE_TEARDOWN(xsave)
+FIXTURE_TEARDOWN(state)
 {
 	vm_free(self->vm);
 	test_device_release(self->loaded_here);
@@ -480,7 +481,7 @@ static int run_with_ymm0(struct kvm_vcpu *vcpu, const u8 *host, u8 *after)
 	return r;
 }
 
-TEST_F(xsave, avx_state_is_separate)
+TEST_F(state, avx_state_is_separate)
 {
 	u8 guest_in[32], host[32], host_after[32], set[32];
 	struct kvm_xsave *xs;
@@ -535,6 +536,56 @@ TEST_F(xsave, avx_state_is_separate)
 	EXPECT_EQ(EINVAL, errno);
 	vcpu_ioctl(self->vcpu, KVM_GET_XCRS, &xcrs);
 	EXPECT_EQ(7ULL, xcrs.xcrs[0].value);
+}
+
+/* ------------------------------------------------------------- TSC */
+
+#define MSR_IA32_TSC		0x10
+#define TSC_START		BIT_ULL(40)
+
+/* RDTSC twice, reporting EDX then EAX of each. */
+GUEST_CODE(code_rdtsc,
+	   "rdtsc\n"
+	   "movl %eax, %ebx\n"
+	   "movl %edx, %eax\n"
+	   GUEST_REPORT
+	   "movl %ebx, %eax\n"
+	   GUEST_REPORT
+	   "rdtsc\n"
+	   "movl %eax, %ebx\n"
+	   "movl %edx, %eax\n"
+	   GUEST_REPORT
+	   "movl %ebx, %eax\n"
+	   GUEST_REPORT
+	   GUEST_DONE);
+
+static u64 run_rdtsc(struct kvm_vcpu *vcpu)
+{
+	u64 hi = vcpu_run_value(vcpu);
+
+	return hi << 32 | vcpu_run_value(vcpu);
+}
+
+/*
+ * The guest's TSC is the host's plus an offset that KVM_SET_MSRS of
+ * IA32_TSC sets; it keeps running (RDTSC does not exit, nor stop it).
+ */
+TEST_F(state, tsc_offset)
+{
+	u64 first, second, now;
+
+	self->vm = vm_create_guest(GUEST_MODE_PROTECTED, &code_rdtsc,
+				   &self->vcpu);
+	vcpu_set_msr(self->vcpu, MSR_IA32_TSC, TSC_START);
+	first = run_rdtsc(self->vcpu);
+	second = run_rdtsc(self->vcpu);
+	now = vcpu_get_msr(self->vcpu, MSR_IA32_TSC);
+	vcpu_run_done(self->vcpu);
+	EXPECT_LE(TSC_START, first);
+	/* Well under a minute of ticks at any plausible frequency. */
+	EXPECT_GT(TSC_START + (60ULL << 32), first);
+	EXPECT_LT(first, second);
+	EXPECT_LE(second, now);
 }
 
 TEST_HARNESS_MAIN
