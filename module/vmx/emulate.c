@@ -212,9 +212,11 @@ static u64 vmx_string_la(struct vmx_vcpu *vcpu,
 			 const struct vmx_fetch_state *st,
 			 const struct hvx_insn *in, unsigned int seg, int reg)
 {
-	u64 la = vmcs_readl(GUEST_ES_BASE + 2 * seg) +
-		 (vmx_reg_read(vcpu, reg) & vmx_addr_mask(in->asize));
+	u64 la = vmx_reg_read(vcpu, reg) & vmx_addr_mask(in->asize);
 
+	/* 64-bit code ignores the ES, CS, SS and DS bases (SDM 3.4.4). */
+	if (!st->long_mode || seg == HVX_SEG_FS || seg == HVX_SEG_GS)
+		la += vmcs_readl(GUEST_ES_BASE + 2 * seg);
 	return st->long_mode ? la : (u32)la;
 }
 
@@ -274,30 +276,41 @@ static bool vmx_mmio_qual_ok(unsigned long qual, const struct hvx_insn *in)
 	}
 }
 
+/* Ends an emulated instruction: RIP past it, RFLAGS.RF cleared (SDM 18.3.1.1). */
+static void vmx_mmio_done(unsigned long rip, const struct hvx_insn *in)
+{
+	vmcs_writel(GUEST_RIP, rip + in->len);
+	vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) & ~X86_EFLAGS_RF);
+}
+
 /*
- * Steps rSI/rDI and rCX past one string element, and RIP past the
- * instruction once it is done (a REP form with elements left executes
- * again and faults on the next element: one exit per element, as on KVM).
+ * Steps rSI/rDI (and rCX for REP) past one string element.  A REP form
+ * stays at its RIP with RFLAGS.RF set, as after an interrupted REP
+ * iteration, and runs again: the next element faults and exits (one exit
+ * per element, as on KVM); once rCX is 0 the guest executes it as a no-op.
+ * KVM leaves RF alone after a load that is not the last one (it goes on
+ * emulating the next element at once), so @set_rf says whether to set it.
  */
 static void vmx_string_step(struct vmx_vcpu *vcpu, const struct hvx_insn *in,
-			    unsigned long rip)
+			    unsigned long rip, bool set_rf)
 {
 	unsigned long mask = vmx_addr_mask(in->asize);
-	long step = vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_DF ?
-		    -(long)in->size : in->size;
-	unsigned long rcx = 0;
+	unsigned long rflags = vmcs_readl(GUEST_RFLAGS);
+	long step = rflags & X86_EFLAGS_DF ? -(long)in->size : in->size;
 
 	if (in->op == HVX_INSN_MOVS)
 		vmx_reg_store_addr(vcpu, HVX_REG_RSI, in->asize,
 				   vmx_reg_read(vcpu, HVX_REG_RSI) + step);
 	vmx_reg_store_addr(vcpu, HVX_REG_RDI, in->asize,
 			   vmx_reg_read(vcpu, HVX_REG_RDI) + step);
-	if (in->rep) {
-		rcx = (vmx_reg_read(vcpu, HVX_REG_RCX) - 1) & mask;
-		vmx_reg_store_addr(vcpu, HVX_REG_RCX, in->asize, rcx);
+	if (!in->rep) {
+		vmx_mmio_done(rip, in);
+		return;
 	}
-	if (!rcx)
-		vmcs_writel(GUEST_RIP, rip + in->len);
+	vmx_reg_store_addr(vcpu, HVX_REG_RCX, in->asize,
+			   (vmx_reg_read(vcpu, HVX_REG_RCX) - 1) & mask);
+	if (set_rf)
+		vmcs_writel(GUEST_RFLAGS, rflags | X86_EFLAGS_RF);
 }
 
 /**
@@ -385,17 +398,17 @@ int vmx_emulate_mmio(struct hvx_vcpu *hv, u64 gpa)
 		if (in.high8)
 			val >>= 8;
 		memcpy(run->mmio.data, &val, in.size);
-		vmcs_writel(GUEST_RIP, st.rip + in.len);
+		vmx_mmio_done(st.rip, &in);
 		break;
 	case HVX_INSN_STOS:
 		val = vmx_reg_read(vcpu, HVX_REG_RAX);
 		memcpy(run->mmio.data, &val, in.size);
-		vmx_string_step(vcpu, &in, st.rip);
+		vmx_string_step(vcpu, &in, st.rip, true);
 		break;
 	case HVX_INSN_MOVS:
 		if (run->mmio.is_write) {
 			memcpy(run->mmio.data, &val, in.size);
-			vmx_string_step(vcpu, &in, st.rip);
+			vmx_string_step(vcpu, &in, st.rip, true);
 			break;
 		}
 		fallthrough;
@@ -440,13 +453,15 @@ void vmx_complete_mmio(struct vmx_vcpu *vcpu)
 	preempt_disable();
 	vmx_vcpu_load(vcpu);
 	if (in->op == HVX_INSN_MOVS) {
-		vmx_string_step(vcpu, in, vcpu->mmio_rip);
+		vmx_string_step(vcpu, in, vcpu->mmio_rip,
+				!((vmx_reg_read(vcpu, HVX_REG_RCX) - 1) &
+				  vmx_addr_mask(in->asize)));
 	} else {
 		if (in->sign)
 			val = in->size == 1 ? (u64)(s8)val :
 			      in->size == 2 ? (u64)(s16)val : (u64)(s32)val;
 		vmx_reg_store(vcpu, in->reg, in->high8, in->dst_size, val);
-		vmcs_writel(GUEST_RIP, vcpu->mmio_rip + in->len);
+		vmx_mmio_done(vcpu->mmio_rip, in);
 	}
 	preempt_enable();
 }
