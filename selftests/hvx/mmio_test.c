@@ -102,11 +102,12 @@ MMIO_CODE(movsb_fs, "movsb %fs:(%esi), %es:(%edi)");
 MMIO_CODE(movsw, "movsw");
 MMIO_CODE(rep_movsl_in, "rep movsl");
 MMIO_CODE(rep_movsb_in, "rep movsb");
-/* Not emulated by hvx. */
+/* Not emulated by hvx (MOVS: both sides MMIO). */
 MMIO_CODE(bad_add, "addl %eax, (%ebx)");
 MMIO_CODE(bad_xchg, "xchgl %ecx, 4(%ebx)");
 MMIO_CODE(bad_fstp, "fstps (%ebx)");
 MMIO_CODE(bad_lods, "lodsb");
+MMIO_CODE(bad_movs2, "movsw");
 
 #define MODES_ALL	0xf
 #define MODES_NOT_REAL	(BIT(GUEST_MODE_PROTECTED) | BIT(GUEST_MODE_PAGED) | \
@@ -234,6 +235,7 @@ static const struct mmio_case cases[] = {
 	{ CASE(bad_xchg, MODES_ALL, BAD, MMIO_BASE + 4, 4, -1) },
 	{ CASE(bad_fstp, MODES_ALL, BAD, MMIO_BASE, 4, -1) },
 	{ CASE(bad_lods, MODES_ALL, BAD, MMIO_STR, 1, -1) },
+	{ CASE(bad_movs2, MODES_ALL, BAD, MMIO_STR, 2, -1) },
 };
 
 static u64 *reg_ptr(struct kvm_regs *r, int i)
@@ -411,7 +413,9 @@ static void case_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 		regs->rsi = RAM_STR - fs;
 		regs->rdi = MMIO_STR;
 	} else if (c->kind == BAD) {
+		/* LODS from MMIO; MOVS from MMIO to MMIO. */
 		regs->rsi = MMIO_STR;
+		regs->rdi = MMIO_STR + 0x80;
 	}
 	if (c->rep)
 		regs->rcx = c->count;
