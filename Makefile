@@ -9,6 +9,7 @@
 #   make demo            boot the CI VM and show hvx loading in it
 #   make vm-test T=...   quick loop: one VM boot running only the selftests
 #                        named (comma separated), on KSERIES=6.1 (or 6.12)
+#   make host-test       host unit tests (the MMIO instruction decoder)
 #   make bench           hvx against kvm_intel in one CI VM boot: exit round
 #                        trips, first-touch faults, memory per VM and vCPU
 #   make clean
@@ -25,14 +26,15 @@ USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -Iuapi
 TEST_CFLAGS := $(USER_CFLAGS) -Wno-unused-parameter
 SELFTESTS   := probe_test load_test sys_ioctl_test kvm_conflict_test \
 	       smoke_test vm_test guest_modes_test run_test concurrency_test \
-	       leak_test irq_test
+	       leak_test mmio_test irq_test
 SELFTEST_LIB := selftests/hvx/util.c selftests/hvx/kvm_util.c
 SELFTEST_HDR := selftests/hvx/util.h selftests/hvx/kvm_util.h
 # The benchmark shares the selftests' KVM client library (not a test).
 BENCH       := $(BUILD)/selftests/bench
 TOOLS       := hvx-info
 
-.PHONY: all module userspace selftests deps check demo vm-test bench clean
+.PHONY: all module userspace selftests host-test deps check demo vm-test \
+	bench clean
 
 all: module userspace selftests
 
@@ -58,6 +60,24 @@ $(BENCH): selftests/hvx/bench.c $(SELFTEST_LIB) $(SELFTEST_HDR) \
 		uapi/linux/hvx.h
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $< $(SELFTEST_LIB)
+
+# The MMIO decoder (module/vmx/decode.c, no kernel dependencies) against a
+# table of instruction bytes from the host assembler; the table's bytes are
+# checked against `as` too when python3 is there.
+DECODE_TEST := $(BUILD)/host/decode_test
+DECODE_TABLE := selftests/host/decode_table.txt
+
+host-test: $(DECODE_TEST)
+	$(DECODE_TEST) $(DECODE_TABLE)
+	@if command -v python3 >/dev/null; then \
+		scripts/gen-decode-table.py --check && \
+		echo "# $(DECODE_TABLE): bytes match the assembler"; \
+	fi
+
+$(DECODE_TEST): selftests/host/decode_test.c module/vmx/decode.c \
+		module/vmx/decode.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -Imodule/vmx -o $@ $< module/vmx/decode.c
 
 # kselftest headers and checkpatch.pl, from Debian's linux-source-6.1.
 $(LINUX_TOOLS)/.done:

@@ -6,7 +6,8 @@
 #
 # Host: hvx.ko builds for Debian's 6.1 and 6.12 kernels with W=1 and sparse
 # (C=2) without a warning; the userspace tools and selftests build with
-# -Werror; checkpatch.pl --strict is clean.
+# -Werror; checkpatch.pl --strict is clean; the MMIO instruction decoder
+# passes its unit test (make host-test).
 # CI VM (Bochs, 2 emulated CPUs), two at a time:
 #   6.1  corei7_haswell_4770  full suite, then reboot with hvx loaded
 #   6.12 corei7_haswell_4770  full suite, then reboot with hvx loaded
@@ -51,6 +52,11 @@ grep -v '^total: 0 errors, 0 warnings, 0 checks' build/checkpatch.out |
 	sed 's/^/# /'
 ! grep -qv '^total: 0 errors, 0 warnings, 0 checks' build/checkpatch.out
 tap $? "host: checkpatch.pl --strict is clean on every C file"
+
+make -s host-test >build/host-test.out 2>&1
+st=$?
+grep -v '^ok ' build/host-test.out | sed 's/^/# /'
+tap $st "host: MMIO decoder unit test ($(grep -c '^ok ' build/host-test.out) instructions)"
 
 if grep -q '^not ok' "$results"; then
 	echo "check: the build failed; not booting the CI VM"

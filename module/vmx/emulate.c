@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hvx VT-x backend: completing MMIO accesses.
+ * hvx VT-x backend: completing MMIO accesses and string port I/O.
  *
  * A guest access outside every memory slot exits on an EPT violation that
  * gives the guest-physical address but not the access size, direction or
  * data.  The instruction is fetched from guest memory (through the guest's
- * page tables) and decoded; only the forms compilers emit for MMIO are
- * supported: MOV between a register or an immediate and memory, MOVZX and
- * MOVSX from memory.  Anything else is reported as an emulation failure,
- * never guessed.  Writes complete at once; reads complete on the next
- * KVM_RUN with the data userspace put in kvm_run->mmio.data.
+ * page tables) and decoded by decode.c, which accepts only the forms
+ * compilers emit for MMIO: MOV (registers, immediates, moffs), MOVZX,
+ * MOVSX, MOVSXD, STOS and MOVS.  Anything else is reported as an emulation
+ * failure, never guessed.  Writes complete at once; reads complete on the
+ * next KVM_RUN with the data userspace put in kvm_run->mmio.data.
  */
 #include <linux/kvm.h>
 #include <linux/mm.h>
 
+#include "decode.h"
 #include "vmcs.h"
 #include "vmx.h"
 
@@ -135,171 +136,6 @@ static int vmx_fetch(struct hvx_vm *vm, const struct vmx_fetch_state *st,
 	return done;
 }
 
-/* Length of a ModRM operand: ModRM, SIB and displacement bytes. */
-static int vmx_modrm_len(const u8 *p, unsigned int avail, unsigned int asize)
-{
-	unsigned int mod, rm, len = 1;
-
-	if (!avail)
-		return -1;
-	mod = p[0] >> 6;
-	rm = p[0] & 7;
-	if (mod == 3)
-		return 1;
-	if (asize == 2) {
-		if (mod == 0 && rm == 6)
-			return 3;
-		return 1 + (mod == 1 ? 1 : mod == 2 ? 2 : 0);
-	}
-	if (rm == 4) {
-		if (avail < 2)
-			return -1;
-		len++;
-		if (mod == 0 && (p[1] & 7) == 5)
-			len += 4;
-	} else if (mod == 0 && rm == 5) {
-		len += 4;
-	}
-	if (mod == 1)
-		len += 1;
-	else if (mod == 2)
-		len += 4;
-	return len;
-}
-
-/**
- * struct vmx_mmio_insn - a decoded MMIO instruction
- * @len:	instruction length.
- * @size:	bytes accessed in memory.
- * @write:	a store to memory.
- * @reg:	the register operand (HVX_REG_*), or -1 for an immediate.
- * @high8:	@reg is AH, CH, DH or BH.
- * @dst_size:	for a load, the size of the destination register.
- * @sign:	for a load, sign-extend (MOVSX); otherwise zero-extend.
- * @imm:	the immediate stored.
- */
-struct vmx_mmio_insn {
-	unsigned int len, size, dst_size;
-	int reg;
-	bool write, high8, sign;
-	u64 imm;
-};
-
-static int vmx_decode_mmio(const u8 *p, unsigned int avail,
-			   const struct vmx_fetch_state *st,
-			   struct vmx_mmio_insn *in)
-{
-	unsigned int osize = st->long_mode || st->def32 ? 4 : 2;
-	unsigned int asize = st->long_mode ? 8 : st->def32 ? 4 : 2;
-	unsigned int i = 0, op, rex = 0, reg;
-	int mlen;
-
-	memset(in, 0, sizeof(*in));
-	/* Legacy prefixes. */
-	for (; i < avail; i++) {
-		if (p[i] == 0x66)
-			osize = osize == 2 ? 4 : 2;
-		else if (p[i] == 0x67)
-			asize = st->long_mode ? 4 : asize == 2 ? 4 : 2;
-		else if (p[i] == 0x2e || p[i] == 0x36 || p[i] == 0x3e ||
-			 p[i] == 0x26 || p[i] == 0x64 || p[i] == 0x65)
-			continue;
-		else
-			break;
-	}
-	if (st->long_mode && i < avail && (p[i] & 0xf0) == 0x40)
-		rex = p[i++];
-	if (rex & 8)
-		osize = 8;
-	if (i >= avail)
-		return -EINVAL;
-
-	op = p[i++];
-	if (op == 0x0f) {
-		if (i >= avail)
-			return -EINVAL;
-		op = 0x100 | p[i++];
-	}
-
-	switch (op) {
-	case 0x88: case 0x89: case 0x8a: case 0x8b:
-	case 0xc6: case 0xc7:
-	case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf:
-		break;
-	case 0xa0: case 0xa1: case 0xa2: case 0xa3:
-		/* MOV between AL/rAX and a moffs of the address size. */
-		in->reg = HVX_REG_RAX;
-		in->size = op & 1 ? osize : 1;
-		in->dst_size = in->size;
-		in->write = op >= 0xa2;
-		in->len = i + asize;
-		return in->len <= avail ? 0 : -EINVAL;
-	default:
-		return -EINVAL;
-	}
-
-	mlen = vmx_modrm_len(p + i, avail - i, asize);
-	if (mlen < 0 || (p[i] >> 6) == 3)
-		return -EINVAL;
-	reg = ((p[i] >> 3) & 7) | (rex & 4 ? 8 : 0);
-	i += mlen;
-
-	switch (op) {
-	case 0x88:	/* MOV r/m8, r8 */
-	case 0x8a:	/* MOV r8, r/m8 */
-		in->size = 1;
-		in->dst_size = 1;
-		in->write = op == 0x88;
-		in->reg = reg;
-		/* Without REX, registers 4-7 are AH, CH, DH, BH. */
-		if (!rex && reg >= 4) {
-			in->reg = reg - 4;
-			in->high8 = true;
-		}
-		break;
-	case 0x89:	/* MOV r/m, r */
-	case 0x8b:	/* MOV r, r/m */
-		in->size = osize;
-		in->dst_size = osize;
-		in->write = op == 0x89;
-		in->reg = reg;
-		break;
-	case 0xc6:	/* MOV r/m8, imm8 */
-	case 0xc7:	/* MOV r/m, imm16/32 (sign-extended to 64) */
-		if (reg & 7)
-			return -EINVAL;
-		in->size = op == 0xc6 ? 1 : osize;
-		in->write = true;
-		in->reg = -1;
-		if (in->size == 1) {
-			if (i + 1 > avail)
-				return -EINVAL;
-			in->imm = p[i];
-			i += 1;
-		} else if (in->size == 2) {
-			if (i + 2 > avail)
-				return -EINVAL;
-			in->imm = p[i] | p[i + 1] << 8;
-			i += 2;
-		} else {
-			if (i + 4 > avail)
-				return -EINVAL;
-			in->imm = (s64)(s32)(p[i] | p[i + 1] << 8 |
-					     p[i + 2] << 16 | (u32)p[i + 3] << 24);
-			i += 4;
-		}
-		break;
-	default:	/* MOVZX, MOVSX r, r/m8 or r/m16 */
-		in->size = op & 1 ? 2 : 1;
-		in->dst_size = osize;
-		in->sign = op >= 0x1be;
-		in->reg = reg;
-		break;
-	}
-	in->len = i;
-	return 0;
-}
-
 /* Writes @val to a register as an instruction of operand size @size does. */
 static void vmx_reg_store(struct vmx_vcpu *vcpu, int reg, bool high8,
 			  unsigned int size, u64 val)
@@ -322,101 +158,6 @@ static void vmx_reg_store(struct vmx_vcpu *vcpu, int reg, bool high8,
 	}
 	vmx_reg_write(vcpu, reg, val);
 }
-
-/**
- * vmx_emulate_mmio() - decode the instruction that accessed MMIO at @gpa
- * @hv: the vCPU; called from KVM_RUN with preemption enabled.
- * @gpa: the guest-physical address, outside every memory slot.
- *
- * Fills kvm_run->mmio (KVM_EXIT_MMIO) or, for an instruction hvx cannot
- * emulate, kvm_run->internal (KVM_INTERNAL_ERROR_EMULATION) with the
- * instruction bytes; the guest state is then unchanged.
- *
- * Return: 0 (exit to userspace).
- */
-int vmx_emulate_mmio(struct hvx_vcpu *hv, u64 gpa)
-{
-	struct vmx_vcpu *vcpu = to_vmx(hv);
-	struct kvm_run *run = hv->run;
-	struct vmx_fetch_state st;
-	struct vmx_mmio_insn in;
-	u8 bytes[15];
-	int n;
-
-	preempt_disable();
-	vmx_vcpu_load(vcpu);
-	vmx_read_fetch_state(&st);
-	preempt_enable();
-
-	n = vmx_fetch(hv->vm, &st, bytes, sizeof(bytes));
-	if (n <= 0 || vmx_decode_mmio(bytes, n, &st, &in)) {
-		run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
-		run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
-		run->internal.ndata = 3;
-		run->internal.data[0] = gpa;
-		run->internal.data[1] = st.rip;
-		memcpy(&run->internal.data[2], bytes, 8);
-		return 0;
-	}
-
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = gpa;
-	run->mmio.len = in.size;
-	run->mmio.is_write = in.write;
-	memset(run->mmio.data, 0, sizeof(run->mmio.data));
-
-	preempt_disable();
-	vmx_vcpu_load(vcpu);
-	if (in.write) {
-		u64 val = in.reg < 0 ? in.imm : vmx_reg_read(vcpu, in.reg);
-
-		if (in.high8)
-			val >>= 8;
-		memcpy(run->mmio.data, &val, in.size);
-		vmcs_writel(GUEST_RIP, st.rip + in.len);
-	} else {
-		vcpu->mmio_len = in.len;
-		vcpu->mmio_size = in.size;
-		vcpu->mmio_dst_size = in.dst_size;
-		vcpu->mmio_reg = in.reg;
-		vcpu->mmio_high8 = in.high8;
-		vcpu->mmio_sign = in.sign;
-		vcpu->mmio_rip = st.rip;
-	}
-	preempt_enable();
-	return 0;
-}
-
-/**
- * vmx_complete_mmio_read() - finish a load once userspace supplied the data
- * @vcpu: the vCPU, its VMCS current.
- *
- * As on KVM, nothing completes if userspace moved RIP meanwhile.
- */
-void vmx_complete_mmio_read(struct vmx_vcpu *vcpu)
-{
-	const struct kvm_run *run = vcpu->vcpu.run;
-	u64 val = 0;
-
-	if (vmcs_readl(GUEST_RIP) == vcpu->mmio_rip) {
-		memcpy(&val, run->mmio.data, vcpu->mmio_size);
-		if (vcpu->mmio_sign)
-			val = vcpu->mmio_size == 1 ? (u64)(s8)val :
-						     (u64)(s16)val;
-		vmx_reg_store(vcpu, vcpu->mmio_reg, vcpu->mmio_high8,
-			      vcpu->mmio_dst_size, val);
-		vmcs_writel(GUEST_RIP, vcpu->mmio_rip + vcpu->mmio_len);
-	}
-	vcpu->mmio_len = 0;
-}
-
-/*
- * String port I/O (INS, OUTS, with or without REP), reported to userspace
- * as KVM reports it: an OUTS element per exit (count 1); an INS exit asks
- * for as many elements as fit in the rest of the destination page, at most
- * 1024 bytes and RCX (count).  The instruction completes, element by
- * element, on the next KVM_RUN; a REP form with elements left runs again.
- */
 
 static unsigned long vmx_addr_mask(unsigned int asize)
 {
@@ -453,6 +194,285 @@ static int vmx_access_linear(struct hvx_vm *vm,
 	}
 	return 0;
 }
+
+/* EPT-violation exit qualification bits (Intel SDM Vol. 3C, 28.2.1). */
+#define VMX_EPT_QUAL_READ	BIT(0)
+#define VMX_EPT_QUAL_WRITE	BIT(1)
+#define VMX_EPT_QUAL_FETCH	BIT(2)
+#define VMX_EPT_QUAL_LA_VALID	BIT(7)
+#define VMX_EPT_QUAL_TRANSLATED	BIT(8)
+
+static unsigned int vmx_code_size(const struct vmx_fetch_state *st)
+{
+	return st->long_mode ? 8 : st->def32 ? 4 : 2;
+}
+
+/* The guest-linear address of a string operand: seg base + rSI or rDI. */
+static u64 vmx_string_la(struct vmx_vcpu *vcpu,
+			 const struct vmx_fetch_state *st,
+			 const struct hvx_insn *in, unsigned int seg, int reg)
+{
+	u64 la = vmx_reg_read(vcpu, reg) & vmx_addr_mask(in->asize);
+
+	/* 64-bit code ignores the ES, CS, SS and DS bases (SDM 3.4.4). */
+	if (!st->long_mode || seg == HVX_SEG_FS || seg == HVX_SEG_GS)
+		la += vmcs_readl(GUEST_ES_BASE + 2 * seg);
+	return st->long_mode ? la : (u32)la;
+}
+
+/*
+ * Reports an instruction hvx cannot emulate as KVM does: the emulation
+ * sub-error with the instruction bytes (flags, insn_size, insn_bytes), then
+ * debug data that is not ABI: the exit reason, the exit qualification and
+ * the guest-physical address.  The guest state is left as it was.
+ */
+static int vmx_mmio_failure(struct vmx_vcpu *vcpu, const u8 *bytes, int n,
+			    unsigned long qual, u64 gpa)
+{
+	struct kvm_run *run = vcpu->vcpu.run;
+	unsigned int nd = 1;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->emulation_failure.flags = 0;
+	if (n > 0) {
+		n = min_t(int, n, sizeof(run->emulation_failure.insn_bytes));
+		run->emulation_failure.flags =
+			KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+		run->emulation_failure.insn_size = n;
+		memset(run->emulation_failure.insn_bytes, 0x90,
+		       sizeof(run->emulation_failure.insn_bytes));
+		memcpy(run->emulation_failure.insn_bytes, bytes, n);
+		nd = 3;
+	}
+	run->internal.data[nd++] = (u16)vcpu->exit_reason;
+	run->internal.data[nd++] = qual;
+	run->internal.data[nd++] = gpa;
+	run->emulation_failure.ndata = nd;
+	return 0;
+}
+
+/*
+ * The access that faulted must be the one the instruction makes: a data
+ * access (not a fetch, not a guest paging-structure access) in the
+ * direction the decoder found.  Anything else, e.g. an instruction that
+ * another vCPU rewrote since the exit, is not emulated.
+ */
+static bool vmx_mmio_qual_ok(unsigned long qual, const struct hvx_insn *in)
+{
+	bool write = qual & VMX_EPT_QUAL_WRITE;
+
+	if ((qual & VMX_EPT_QUAL_FETCH) ||
+	    !(qual & VMX_EPT_QUAL_LA_VALID) || !(qual & VMX_EPT_QUAL_TRANSLATED))
+		return false;
+	switch (in->op) {
+	case HVX_INSN_LOAD:
+		return !write;
+	case HVX_INSN_STORE:
+	case HVX_INSN_STOS:
+		return write;
+	default:	/* MOVS: a read of the source or a write of the destination */
+		return true;
+	}
+}
+
+/* Ends an emulated instruction: RIP past it, RFLAGS.RF cleared (SDM 18.3.1.1). */
+static void vmx_mmio_done(unsigned long rip, const struct hvx_insn *in)
+{
+	vmcs_writel(GUEST_RIP, rip + in->len);
+	vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) & ~X86_EFLAGS_RF);
+}
+
+/*
+ * Steps rSI/rDI (and rCX for REP) past one string element.  A REP form
+ * stays at its RIP with RFLAGS.RF set, as after an interrupted REP
+ * iteration, and runs again: the next element faults and exits (one exit
+ * per element, as on KVM); once rCX is 0 the guest executes it as a no-op.
+ * KVM leaves RF alone after a load that is not the last one (it goes on
+ * emulating the next element at once), so @set_rf says whether to set it.
+ */
+static void vmx_string_step(struct vmx_vcpu *vcpu, const struct hvx_insn *in,
+			    unsigned long rip, bool set_rf)
+{
+	unsigned long mask = vmx_addr_mask(in->asize);
+	unsigned long rflags = vmcs_readl(GUEST_RFLAGS);
+	long step = rflags & X86_EFLAGS_DF ? -(long)in->size : in->size;
+
+	if (in->op == HVX_INSN_MOVS)
+		vmx_reg_store_addr(vcpu, HVX_REG_RSI, in->asize,
+				   vmx_reg_read(vcpu, HVX_REG_RSI) + step);
+	vmx_reg_store_addr(vcpu, HVX_REG_RDI, in->asize,
+			   vmx_reg_read(vcpu, HVX_REG_RDI) + step);
+	if (!in->rep) {
+		vmx_mmio_done(rip, in);
+		return;
+	}
+	vmx_reg_store_addr(vcpu, HVX_REG_RCX, in->asize,
+			   (vmx_reg_read(vcpu, HVX_REG_RCX) - 1) & mask);
+	if (set_rf)
+		vmcs_writel(GUEST_RFLAGS, rflags | X86_EFLAGS_RF);
+}
+
+/**
+ * vmx_emulate_mmio() - decode the instruction that accessed MMIO at @gpa
+ * @hv: the vCPU; called from KVM_RUN with preemption enabled, right after
+ *	the EPT violation (the VMCS exit fields still describe it).
+ * @gpa: the guest-physical address, outside every memory slot.
+ *
+ * Fills kvm_run->mmio (KVM_EXIT_MMIO) or, for an instruction hvx does not
+ * emulate, kvm_run->emulation_failure (KVM_INTERNAL_ERROR_EMULATION), the
+ * guest state then unchanged.  A store completes at once (registers and
+ * RIP advance before the exit, as on KVM); a load completes on the next
+ * KVM_RUN (vmx_complete_mmio()).
+ *
+ * Return: 0 (exit to userspace).
+ */
+int vmx_emulate_mmio(struct hvx_vcpu *hv, u64 gpa)
+{
+	struct vmx_vcpu *vcpu = to_vmx(hv);
+	struct kvm_run *run = hv->run;
+	struct vmx_fetch_state st;
+	unsigned long qual;
+	struct hvx_insn in;
+	u64 val = 0, la = 0;
+	u8 bytes[15];
+	int n;
+
+	preempt_disable();
+	vmx_vcpu_load(vcpu);
+	vmx_read_fetch_state(&st);
+	qual = vmcs_readl(EXIT_QUALIFICATION);
+	preempt_enable();
+
+	n = vmx_fetch(hv->vm, &st, bytes, sizeof(bytes));
+	if (n <= 0)
+		return vmx_mmio_failure(vcpu, NULL, 0, qual, gpa);
+	if (hvx_decode_insn(bytes, n, vmx_code_size(&st), &in) ||
+	    !vmx_mmio_qual_ok(qual, &in) ||
+	    offset_in_page(gpa) + in.size > PAGE_SIZE)
+		return vmx_mmio_failure(vcpu, bytes, n, qual, gpa);
+
+	if (in.op == HVX_INSN_STOS || in.op == HVX_INSN_MOVS) {
+		bool write = qual & VMX_EPT_QUAL_WRITE;
+		bool bad;
+
+		/*
+		 * The fault must be on the current element, all of it in the
+		 * MMIO page; la is the other operand of MOVS.
+		 */
+		preempt_disable();
+		vmx_vcpu_load(vcpu);
+		bad = in.rep && !(vmx_reg_read(vcpu, HVX_REG_RCX) &
+				  vmx_addr_mask(in.asize));
+		la = write ? vmx_string_la(vcpu, &st, &in, HVX_SEG_ES, HVX_REG_RDI) :
+			     vmx_string_la(vcpu, &st, &in, in.seg, HVX_REG_RSI);
+		bad |= la != vmcs_readl(GUEST_LINEAR_ADDRESS);
+		if (in.op == HVX_INSN_MOVS)
+			la = write ? vmx_string_la(vcpu, &st, &in, in.seg, HVX_REG_RSI) :
+				     vmx_string_la(vcpu, &st, &in, HVX_SEG_ES, HVX_REG_RDI);
+		preempt_enable();
+		if (bad)
+			return vmx_mmio_failure(vcpu, bytes, n, qual, gpa);
+	}
+
+	/*
+	 * MOVS: the other operand is guest memory, read now for a write to
+	 * MMIO, checked now and written on completion for a read from MMIO.
+	 * MMIO on both sides is not emulated.
+	 */
+	if (in.op == HVX_INSN_MOVS &&
+	    vmx_access_linear(hv->vm, &st, la, &val, in.size, false))
+		return vmx_mmio_failure(vcpu, bytes, n, qual, gpa);
+
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = in.size;
+	run->mmio.is_write = !!(qual & VMX_EPT_QUAL_WRITE);
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+
+	preempt_disable();
+	vmx_vcpu_load(vcpu);
+	switch (in.op) {
+	case HVX_INSN_STORE:
+		val = in.reg < 0 ? in.imm : vmx_reg_read(vcpu, in.reg);
+		if (in.high8)
+			val >>= 8;
+		memcpy(run->mmio.data, &val, in.size);
+		vmx_mmio_done(st.rip, &in);
+		break;
+	case HVX_INSN_STOS:
+		val = vmx_reg_read(vcpu, HVX_REG_RAX);
+		memcpy(run->mmio.data, &val, in.size);
+		vmx_string_step(vcpu, &in, st.rip, true);
+		break;
+	case HVX_INSN_MOVS:
+		if (run->mmio.is_write) {
+			memcpy(run->mmio.data, &val, in.size);
+			vmx_string_step(vcpu, &in, st.rip, true);
+			break;
+		}
+		fallthrough;
+	default:
+		vcpu->mmio_insn = in;
+		vcpu->mmio_rip = st.rip;
+		vcpu->mmio_la = la;
+		vcpu->mmio_pending = true;
+		break;
+	}
+	preempt_enable();
+	return 0;
+}
+
+/**
+ * vmx_complete_mmio() - finish an MMIO load once userspace supplied the data
+ * @vcpu: the vCPU; preemption enabled (MOVS writes guest memory).
+ *
+ * As on KVM, nothing completes if userspace moved RIP meanwhile.
+ */
+void vmx_complete_mmio(struct vmx_vcpu *vcpu)
+{
+	const struct hvx_insn *in = &vcpu->mmio_insn;
+	const struct kvm_run *run = vcpu->vcpu.run;
+	struct vmx_fetch_state st;
+	u64 val = 0;
+
+	vcpu->mmio_pending = false;
+	preempt_disable();
+	vmx_vcpu_load(vcpu);
+	vmx_read_fetch_state(&st);
+	preempt_enable();
+	if (st.rip != vcpu->mmio_rip)
+		return;
+
+	memcpy(&val, run->mmio.data, in->size);
+	if (in->op == HVX_INSN_MOVS &&
+	    vmx_access_linear(vcpu->vcpu.vm, &st, vcpu->mmio_la, &val,
+			      in->size, true))
+		return;
+
+	preempt_disable();
+	vmx_vcpu_load(vcpu);
+	if (in->op == HVX_INSN_MOVS) {
+		vmx_string_step(vcpu, in, vcpu->mmio_rip,
+				!((vmx_reg_read(vcpu, HVX_REG_RCX) - 1) &
+				  vmx_addr_mask(in->asize)));
+	} else {
+		if (in->sign)
+			val = in->size == 1 ? (u64)(s8)val :
+			      in->size == 2 ? (u64)(s16)val : (u64)(s32)val;
+		vmx_reg_store(vcpu, in->reg, in->high8, in->dst_size, val);
+		vmx_mmio_done(vcpu->mmio_rip, in);
+	}
+	preempt_enable();
+}
+
+/*
+ * String port I/O (INS, OUTS, with or without REP), reported to userspace
+ * as KVM reports it: an OUTS element per exit (count 1); an INS exit asks
+ * for as many elements as fit in the rest of the destination page, at most
+ * 1024 bytes and RCX (count).  The instruction completes, element by
+ * element, on the next KVM_RUN; a REP form with elements left runs again.
+ */
 
 /**
  * vmx_emulate_string_io() - start a string I/O instruction for userspace

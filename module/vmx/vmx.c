@@ -1249,14 +1249,13 @@ static void vmx_vcpu_complete(struct hvx_vcpu *hv)
 
 	if (vcpu->sio.count)
 		vmx_complete_string_io(vcpu);
-	if (!vcpu->pio_len && !vcpu->mmio_len)
+	if (vcpu->mmio_pending)
+		vmx_complete_mmio(vcpu);
+	if (!vcpu->pio_len)
 		return;
 	preempt_disable();
 	vmx_vcpu_load(vcpu);
-	if (vcpu->pio_len)
-		vmx_complete_pio(vcpu);
-	if (vcpu->mmio_len)
-		vmx_complete_mmio_read(vcpu);
+	vmx_complete_pio(vcpu);
 	preempt_enable();
 }
 

@@ -11,6 +11,7 @@
 #include <asm/fpu/types.h>
 
 #include "hvx.h"
+#include "decode.h"
 #include "vmcs.h"
 #include "vmenter.h"
 #include "../ept/ept.h"
@@ -99,10 +100,8 @@ struct vmx_events {
  * @pio_in:	for an input, its size in bytes (the data goes to RAX).
  * @pio_rip:	RIP of that instruction.
  * @cr8:	the guest's CR8 (only seen if CR8 accesses must exit).
- * @mmio_len:	length of an MMIO load waiting for userspace's data, 0 when
- *		none; @mmio_size bytes go to register @mmio_reg (@mmio_high8:
- *		AH-BH) of size @mmio_dst_size, sign-extended if @mmio_sign;
- *		@mmio_rip is the instruction's address.
+ * @mmio_pending: an MMIO load (@mmio_insn, at @mmio_rip) waits for
+ *		userspace's data; for MOVS, @mmio_la is the destination.
  * @sio:	a string I/O instruction being emulated.
  * @l1d_flush:	the next VM entry flushes the L1D (L1TF; see vmx.c).
  * @ev:		events for the guest.
@@ -134,10 +133,10 @@ struct vmx_vcpu {
 	u8 pio_in;
 	unsigned long pio_rip;
 	unsigned long cr8;
-	u8 mmio_len, mmio_size, mmio_dst_size;
-	s8 mmio_reg;
-	bool mmio_high8, mmio_sign;
+	bool mmio_pending;
+	struct hvx_insn mmio_insn;
 	unsigned long mmio_rip;
+	u64 mmio_la;
 	struct vmx_string_io sio;
 	bool l1d_flush;
 	struct vmx_events ev;
@@ -206,7 +205,7 @@ int vmx_set_xsave(struct hvx_vcpu *hv, const struct kvm_xsave *xsave);
 
 /* emulate.c */
 int vmx_emulate_mmio(struct hvx_vcpu *vcpu, u64 gpa);
-void vmx_complete_mmio_read(struct vmx_vcpu *vcpu);
+void vmx_complete_mmio(struct vmx_vcpu *vcpu);
 int vmx_emulate_string_io(struct hvx_vcpu *vcpu);
 void vmx_complete_string_io(struct vmx_vcpu *vcpu);
 
