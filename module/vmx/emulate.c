@@ -491,6 +491,8 @@ int vmx_emulate_string_io(struct hvx_vcpu *hv)
 	unsigned long count;
 	unsigned int n;
 
+	/* Host code ran on the guest's behalf: see vmx_l1d_flush_cond(). */
+	vcpu->l1d_flush = true;
 	preempt_disable();
 	vmx_vcpu_load(vcpu);
 	vmx_read_fetch_state(&st);

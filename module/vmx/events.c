@@ -149,6 +149,20 @@ void vmx_events_after_exit(struct vmx_vcpu *vcpu)
 }
 
 /**
+ * vmx_events_after_failed_entry() - the entry failed: nothing was delivered
+ * @vcpu: the vCPU, its VMCS current.
+ *
+ * The event stays injected for the next entry; the interruption
+ * information a failed entry leaves behind is cleared so that it cannot be
+ * delivered twice.
+ */
+void vmx_events_after_failed_entry(struct vmx_vcpu *vcpu)
+{
+	vcpu->ev.entered = VMX_EVENT_NONE;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+}
+
+/**
  * vmx_recover_nmi_blocking() - NMI blocking lost by a faulting IRET
  * @vcpu: the vCPU.
  * @info_or_qual: the exit interruption information (exception exits) or
@@ -226,7 +240,19 @@ void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window)
 	u32 info = 0, error = 0, len = 0;
 	bool irq_win, nmi_win;
 
+	/*
+	 * Nothing to deliver and no window to open: the common case.  The
+	 * last exit cleared the valid bit of the interruption-information
+	 * field (Intel SDM Vol. 3C, 28.2.5), and a failed entry's event is
+	 * cleared in vmx_events_after_failed_entry().
+	 */
 	ev->entered = VMX_EVENT_NONE;
+	if (likely(!ev->exc_info && !ev->intr_info && !ev->nmi_injected &&
+		   !ev->nmi_pending && ev->irq_pending < 0 && !want_window &&
+		   !(vcpu->proc_ctls & (CPU_BASED_INTR_WINDOW_EXITING |
+					CPU_BASED_NMI_WINDOW_EXITING))))
+		return;
+
 	if (ev->exc_info) {
 		info = ev->exc_info;
 		error = ev->exc_error;
@@ -252,12 +278,13 @@ void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window)
 		ev->entered = VMX_EVENT_INTERRUPT;
 	}
 
-	if (info & INTR_INFO_DELIVER_CODE_MASK)
-		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
-	if (vmx_event_is_soft(info))
-		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, len);
-	/* Also clears what a failed entry left. */
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+	if (info) {
+		if (info & INTR_INFO_DELIVER_CODE_MASK)
+			vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+		if (vmx_event_is_soft(info))
+			vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, len);
+		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+	}
 
 	/*
 	 * What still waits comes back through a window exit: an NMI when

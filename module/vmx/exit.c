@@ -44,7 +44,8 @@ void vmx_skip_instruction(struct vmx_vcpu *vcpu)
 			    vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 
-	if (!vmx_guest_64bit())
+	/* Outside 64-bit code RIP wraps at 4 GiB. */
+	if (unlikely(rip > U32_MAX) && !vmx_guest_64bit())
 		rip = (u32)rip;
 	vmcs_writel(GUEST_RIP, rip);
 	if (intr & VMX_INTR_SHADOW)
@@ -399,6 +400,7 @@ int vmx_handle_exit(struct vmx_vcpu *vcpu)
 	unsigned int basic = (u16)reason;
 
 	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
+		vmx_events_after_failed_entry(vcpu);
 		/*
 		 * VMfail (the VM-instruction error is in exit_qual) or a
 		 * failed guest-state check: the full exit reason, bit 31 set,

@@ -1098,11 +1098,13 @@ static void vmx_put_guest_state(struct vmx_vcpu *vcpu)
 
 /*
  * Flushes the L1D before a VM entry if the host may have left data of
- * interest in it since the last one: the vCPU says so (it left the run
- * loop, or ran host code on the guest's behalf), or an interrupt or
+ * interest in it since the last one: the vCPU says so (KVM_RUN came from
+ * userspace, another task ran on this CPU, or hvx emulated an instruction
+ * reading guest memory through the VMM's mappings), or an interrupt or
  * softirq ran on this CPU (the entry code notes it in irq_stat for
- * hypervisors).  Back-to-back entries around in-kernel exits such as CPUID
- * skip the flush, as kvm_intel's default "cond" mode does.
+ * hypervisors).  Entries after exits handled without leaving the vCPU
+ * (CPUID, EPT faults inside slots...) skip the flush: the policy of
+ * kvm_intel's default "cond" mode.
  */
 static void vmx_l1d_flush_cond(struct vmx_vcpu *vcpu)
 {
@@ -1269,11 +1271,13 @@ static int vmx_vcpu_run(struct hvx_vcpu *hv)
 	if (READ_ONCE(hvx_rebooting))
 		return -EIO;
 
+	/* Another task ran on this CPU since the last entry: flush the L1D. */
+	if (vcpu->l1d_switches != current->nvcsw + current->nivcsw)
+		vcpu->l1d_flush = true;
+
 	preempt_disable();
 	vmx_vcpu_load(vcpu);
 	vmx_load_guest_state(vcpu);
-	/* The core ran host code since the last entry: see vmx_l1d_flush. */
-	vcpu->l1d_flush = true;
 
 	for (;;) {
 		local_irq_disable();
@@ -1328,6 +1332,7 @@ static int vmx_vcpu_run(struct hvx_vcpu *hv)
 
 	vmx_put_guest_state(vcpu);
 	preempt_enable();
+	vcpu->l1d_switches = current->nvcsw + current->nivcsw;
 	return r;
 }
 
@@ -1339,7 +1344,11 @@ static int vmx_vcpu_run(struct hvx_vcpu *hv)
  */
 static void vmx_vcpu_fpu_load(struct hvx_vcpu *hv)
 {
-	fpu_swap_kvm_fpstate(&to_vmx(hv)->fpu, true);
+	struct vmx_vcpu *vcpu = to_vmx(hv);
+
+	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
+	/* Userspace ran since the last entry (see vmx_l1d_flush_cond()). */
+	vcpu->l1d_flush = true;
 }
 
 /*

@@ -104,6 +104,8 @@ struct vmx_events {
  *		userspace's data; for MOVS, @mmio_la is the destination.
  * @sio:	a string I/O instruction being emulated.
  * @l1d_flush:	the next VM entry flushes the L1D (L1TF; see vmx.c).
+ * @l1d_switches: the task's context-switch count when it last left the
+ *		guest; a change means another task ran in between.
  * @ev:		events for the guest.
  * @proc_ctls:	the VMCS primary processor-based controls.
  */
@@ -139,6 +141,7 @@ struct vmx_vcpu {
 	u64 mmio_la;
 	struct vmx_string_io sio;
 	bool l1d_flush;
+	unsigned long l1d_switches;
 	struct vmx_events ev;
 	u32 proc_ctls;
 };
@@ -190,6 +193,7 @@ void vmx_skip_instruction(struct vmx_vcpu *vcpu);
 void vmx_inject_exception(struct vmx_vcpu *vcpu, unsigned int vector,
 			  bool has_error, u32 error);
 void vmx_events_after_exit(struct vmx_vcpu *vcpu);
+void vmx_events_after_failed_entry(struct vmx_vcpu *vcpu);
 void vmx_recover_nmi_blocking(struct vmx_vcpu *vcpu, u32 info_or_qual);
 bool vmx_ready_for_interrupt(struct vmx_vcpu *vcpu);
 void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window);
