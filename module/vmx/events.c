@@ -233,6 +233,7 @@ static void vmx_set_window_exits(struct vmx_vcpu *vcpu, bool irq, bool nmi)
  *		 request_interrupt_window).
  *
  * Also turns window exits on for events that must wait, and off otherwise.
+ * Called only when vmx_events_idle() is false.
  */
 void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window)
 {
@@ -240,19 +241,7 @@ void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window)
 	u32 info = 0, error = 0, len = 0;
 	bool irq_win, nmi_win;
 
-	/*
-	 * Nothing to deliver and no window to open: the common case.  The
-	 * last exit cleared the valid bit of the interruption-information
-	 * field (Intel SDM Vol. 3C, 28.2.5), and a failed entry's event is
-	 * cleared in vmx_events_after_failed_entry().
-	 */
 	ev->entered = VMX_EVENT_NONE;
-	if (likely(!ev->exc_info && !ev->intr_info && !ev->nmi_injected &&
-		   !ev->nmi_pending && ev->irq_pending < 0 && !want_window &&
-		   !(vcpu->proc_ctls & (CPU_BASED_INTR_WINDOW_EXITING |
-					CPU_BASED_NMI_WINDOW_EXITING))))
-		return;
-
 	if (ev->exc_info) {
 		info = ev->exc_info;
 		error = ev->exc_error;

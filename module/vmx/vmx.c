@@ -1180,6 +1180,7 @@ static void vmx_enter_exit(struct vmx_vcpu *vcpu)
 	if (vmx_l1d_flush_needed)
 		vmx_l1d_flush_cond(vcpu);
 
+
 	fail = vmx_vmenter(vcpu->regs, vcpu->launched);
 
 	if (switch_xcr0)
@@ -1304,7 +1305,8 @@ static int vmx_vcpu_run(struct hvx_vcpu *hv)
 		}
 		if (test_thread_flag(TIF_NEED_FPU_LOAD))
 			switch_fpu_return();
-		vmx_inject_events(vcpu, want_window);
+		if (!vmx_events_idle(vcpu, want_window))
+			vmx_inject_events(vcpu, want_window);
 		vmx_enter_exit(vcpu);
 		/* A host interrupt that caused the exit is delivered here. */
 		local_irq_enable();

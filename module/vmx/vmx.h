@@ -175,6 +175,24 @@ static inline void vmx_reg_write(struct vmx_vcpu *vcpu, unsigned int reg,
 		vcpu->regs[reg] = val;
 }
 
+/*
+ * Nothing to deliver and no window to open, the common case: the next
+ * entry needs no event work.  The last exit cleared the valid bit of the
+ * VM-entry interruption-information field (Intel SDM Vol. 3C, 28.2.5), and
+ * vmx_events_after_failed_entry() clears what a failed entry left.
+ */
+static inline bool vmx_events_idle(const struct vmx_vcpu *vcpu,
+				   bool want_window)
+{
+	const struct vmx_events *ev = &vcpu->ev;
+
+	return !(ev->exc_info | ev->intr_info | ev->nmi_injected |
+		 ev->nmi_pending | want_window) && ev->irq_pending < 0 &&
+	       ev->entered == VMX_EVENT_NONE &&
+	       !(vcpu->proc_ctls & (CPU_BASED_INTR_WINDOW_EXITING |
+				    CPU_BASED_NMI_WINDOW_EXITING));
+}
+
 /* DR6 and DR7 after reset (Intel SDM Vol. 3B, 18.2.3 and 18.2.4). */
 #define VMX_DR6_INIT	0xffff0ff0UL
 #define VMX_DR7_INIT	0x400UL
