@@ -1180,7 +1180,6 @@ static void vmx_enter_exit(struct vmx_vcpu *vcpu)
 	if (vmx_l1d_flush_needed)
 		vmx_l1d_flush_cond(vcpu);
 
-
 	fail = vmx_vmenter(vcpu->regs, vcpu->launched);
 
 	if (switch_xcr0)
