@@ -1463,6 +1463,13 @@ static void vmx_get_sregs(struct hvx_vcpu *hv, struct kvm_sregs *sregs)
 	sregs->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
 			   (hv->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
 	preempt_enable();
+	/* The external interrupt being delivered, as KVM reports it. */
+	if ((vcpu->ev.intr_info & INTR_INFO_INTR_TYPE_MASK) ==
+	    INTR_TYPE_EXT_INTR && (vcpu->ev.intr_info & INTR_INFO_VALID_MASK)) {
+		unsigned int vec = vcpu->ev.intr_info & INTR_INFO_VECTOR_MASK;
+
+		sregs->interrupt_bitmap[vec / 64] |= BIT_ULL(vec % 64);
+	}
 }
 
 static int vmx_set_sregs(struct hvx_vcpu *hv, const struct kvm_sregs *sregs)
@@ -1498,10 +1505,6 @@ static int vmx_set_sregs(struct hvx_vcpu *hv, const struct kvm_sregs *sregs)
 		return -EINVAL;
 	if (sregs->cr3 >> boot_cpu_data.x86_phys_bits)
 		return -EINVAL;
-	/* Pending interrupts come with KVM_INTERRUPT, not implemented yet. */
-	for (i = 0; i < ARRAY_SIZE(sregs->interrupt_bitmap); i++)
-		if (sregs->interrupt_bitmap[i])
-			return -EINVAL;
 
 	preempt_disable();
 	vmx_vcpu_load(vcpu);
@@ -1522,6 +1525,19 @@ static int vmx_set_sregs(struct hvx_vcpu *hv, const struct kvm_sregs *sregs)
 				      ~(X86_CR0_PE | X86_CR0_PG)));
 	if (vmx_pae_paging(cr0, cr4, efer))
 		vmx_load_pdptrs(vcpu, sregs->cr3);
+	/*
+	 * As KVM: the lowest vector set in interrupt_bitmap becomes the
+	 * interrupt being delivered (see KVM_GET_VCPU_EVENTS).
+	 */
+	for (i = 0; i < ARRAY_SIZE(sregs->interrupt_bitmap); i++) {
+		if (sregs->interrupt_bitmap[i]) {
+			vcpu->ev.intr_info = (i * 64 +
+					      __ffs(sregs->interrupt_bitmap[i])) |
+					     INTR_TYPE_EXT_INTR |
+					     INTR_INFO_VALID_MASK;
+			break;
+		}
+	}
 	r = 0;
 	preempt_enable();
 	return r;

@@ -331,13 +331,15 @@ TEST_F(events, interrupt_waits_for_if)
 
 /*
  * KVM_NMI is delivered through vector 2 and blocks NMIs until IRET;
- * KVM_SET_VCPU_EVENTS injects an exception or an interrupt; bad input is
- * refused and changes nothing; the vCPU stays runnable (no in-kernel APIC).
+ * KVM_SET_VCPU_EVENTS (or KVM_SET_SREGS's interrupt_bitmap) injects an
+ * exception or an interrupt; bad input is refused and changes nothing; the
+ * vCPU stays runnable (no in-kernel APIC).
  */
 TEST_F(events, nmi_and_vcpu_events)
 {
 	struct kvm_vcpu_events ev, bad;
 	struct kvm_mp_state mp;
+	struct kvm_sregs sregs;
 
 	run_expect(_metadata, self->vcpu, KVM_EXIT_HLT);
 	vcpu_ioctl(self->vcpu, KVM_GET_MP_STATE, &mp);
@@ -399,6 +401,16 @@ TEST_F(events, nmi_and_vcpu_events)
 	ev.interrupt.nr = 0x26;
 	vcpu_ioctl(self->vcpu, KVM_SET_VCPU_EVENTS, &ev);
 	run_expect_vector(_metadata, self->vcpu, 0x26);
+	run_expect(_metadata, self->vcpu, KVM_EXIT_HLT);
+
+	/* And one set in KVM_SET_SREGS's interrupt_bitmap. */
+	vcpu_sregs_get(self->vcpu, &sregs);
+	EXPECT_EQ(0ULL, sregs.interrupt_bitmap[0]);
+	sregs.interrupt_bitmap[0] = BIT_ULL(0x23);
+	vcpu_sregs_set(self->vcpu, &sregs);
+	vcpu_sregs_get(self->vcpu, &sregs);
+	EXPECT_EQ(BIT_ULL(0x23), sregs.interrupt_bitmap[0]);
+	run_expect_vector(_metadata, self->vcpu, 0x23);
 	run_expect(_metadata, self->vcpu, KVM_EXIT_HLT);
 }
 
