@@ -85,12 +85,15 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 		r = hvx_vm_fault(vcpu->vm, vcpu->fault_gpa);
 		if (r < 0)
 			break;
+		if (r == 1)
+			hvx_stat_inc(&vcpu->stats.fault_ins);
 		if (r == 0) {
 			/* Outside every slot: MMIO, for userspace. */
 			r = hvx_backend->emulate_mmio(vcpu, vcpu->fault_gpa);
 			break;
 		}
 	}
+	hvx_stats_run_exit(vcpu, r);
 	return r < 0 ? r : 0;
 }
 
@@ -282,6 +285,7 @@ int hvx_vcpu_create(struct hvx_vm *vm, unsigned long id)
 	}
 	vm->vcpus[id] = vcpu;
 	vm->nr_vcpus++;
+	hvx_stats_vcpu_create(vcpu);
 	mutex_unlock(&vm->lock);
 	return fd;
 

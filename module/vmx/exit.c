@@ -18,6 +18,7 @@
 
 #include "vmcs.h"
 #include "vmx.h"
+#include "vmx_stats.h"
 
 /* #DB exit qualification: B0-B3, BD, BS (Intel SDM Vol. 3C, 28.2.1). */
 #define VMX_DB_QUAL_DR6_BITS	(0xfUL | BIT(13) | BIT(14))
@@ -70,6 +71,7 @@ void vmx_inject_exception(struct vmx_vcpu *vcpu, unsigned int vector,
 		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
 	}
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+	vmx_trace_inject(vcpu, info);
 }
 
 static int vmx_inject_gp(struct vmx_vcpu *vcpu)

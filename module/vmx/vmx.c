@@ -31,6 +31,7 @@
 #include "vmcs.h"
 #include "vmx.h"
 #include "vmx_ops.h"
+#include "vmx_stats.h"
 
 struct vmx_config vmx_config __ro_after_init;
 
@@ -1148,9 +1149,11 @@ static int vmx_vcpu_run(struct hvx_vcpu *hv)
 			r = -EIO;
 			break;
 		}
+		vmx_trace_entry(vcpu);
 		vmx_enter_exit(vcpu);
 		/* A host interrupt that caused the exit is delivered here. */
 		local_irq_enable();
+		vmx_trace_exit(vcpu);
 
 		r = vmx_handle_exit(vcpu);
 		if (r == VMX_EXIT_RESUME)
@@ -1578,4 +1581,5 @@ const struct hvx_backend_ops vmx_backend_ops = {
 	.nr_msrs = ARRAY_SIZE(vmx_msr_list),
 	.get_fpu = vmx_get_fpu,
 	.set_fpu = vmx_set_fpu,
+	.exit_name = vmx_exit_name,
 };
