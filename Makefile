@@ -25,12 +25,12 @@ USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -Iuapi
 TEST_CFLAGS := $(USER_CFLAGS) -Wno-unused-parameter
 SELFTESTS   := probe_test load_test sys_ioctl_test kvm_conflict_test \
 	       smoke_test vm_test guest_modes_test run_test concurrency_test \
-	       leak_test
+	       leak_test trace_test
 SELFTEST_LIB := selftests/hvx/util.c selftests/hvx/kvm_util.c
 SELFTEST_HDR := selftests/hvx/util.h selftests/hvx/kvm_util.h
 # The benchmark shares the selftests' KVM client library (not a test).
 BENCH       := $(BUILD)/selftests/bench
-TOOLS       := hvx-info
+TOOLS       := hvx-info hvx-stat
 
 .PHONY: all module userspace selftests deps check demo vm-test bench clean
 
@@ -42,6 +42,10 @@ module:
 userspace: $(TOOLS:%=$(BUILD)/bin/%)
 
 $(BUILD)/bin/%: userspace/%.c uapi/linux/hvx.h
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
+$(BUILD)/bin/%: userspace/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
