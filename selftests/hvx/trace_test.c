@@ -10,6 +10,11 @@
  * host interrupts) happen too; the test checks the ones it knows exactly
  * and the totals against the trace.
  *
+ * The bpftrace scripts in userspace/tools/ are compiled on the host against
+ * a copy of the events' tracefs format files (userspace/tools/tracefs/);
+ * the formats test checks that copy, built into this binary, against the
+ * real files.
+ *
  * hvx-only (tracepoints and debugfs are not KVM's ABI): in HVX_SELFTESTS.
  */
 #define _GNU_SOURCE
@@ -55,6 +60,65 @@ GUEST_CODE(code_exits,
 	   "jnz 2b\n"
 	   "hlt\n"
 	   GUEST_DONE);
+
+/*
+ * The host's copy of each event's format file, built in from the source
+ * tree (the Makefile compiles from the top directory).
+ */
+#define FORMAT_FIXTURE(ev)						\
+	asm(".pushsection .rodata.formats, \"a\"\n"			\
+	    #ev "_fixture:\n"						\
+	    ".incbin \"userspace/tools/tracefs/events/hvx/" #ev "/format\"\n" \
+	    ".byte 0\n"							\
+	    ".popsection\n"); extern const char ev##_fixture[]
+
+FORMAT_FIXTURE(hvx_vm_create);
+FORMAT_FIXTURE(hvx_vm_destroy);
+FORMAT_FIXTURE(hvx_vcpu_create);
+FORMAT_FIXTURE(hvx_vcpu_destroy);
+FORMAT_FIXTURE(hvx_userspace_exit);
+FORMAT_FIXTURE(hvx_fault_in);
+FORMAT_FIXTURE(hvx_entry);
+FORMAT_FIXTURE(hvx_exit);
+FORMAT_FIXTURE(hvx_inject);
+
+static const struct {
+	const char *event;
+	const char *fixture;
+} formats[] = {
+	{ "hvx_vm_create", hvx_vm_create_fixture },
+	{ "hvx_vm_destroy", hvx_vm_destroy_fixture },
+	{ "hvx_vcpu_create", hvx_vcpu_create_fixture },
+	{ "hvx_vcpu_destroy", hvx_vcpu_destroy_fixture },
+	{ "hvx_userspace_exit", hvx_userspace_exit_fixture },
+	{ "hvx_fault_in", hvx_fault_in_fixture },
+	{ "hvx_entry", hvx_entry_fixture },
+	{ "hvx_exit", hvx_exit_fixture },
+	{ "hvx_inject", hvx_inject_fixture },
+};
+
+/* The "\tfield:" lines of a format file, what bpftrace reads. */
+static void format_fields(const char *text, char *out, size_t size)
+{
+	const char *line, *end;
+	size_t len = 0;
+
+	out[0] = 0;
+	for (line = text; *line; line = end + 1) {
+		end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		if (!strncmp(line, "\tfield:", 7) &&
+		    len + (end - line) + 2 < size) {
+			memcpy(out + len, line, end - line);
+			len += end - line;
+			out[len++] = '\n';
+			out[len] = 0;
+		}
+		if (!*end)
+			break;
+	}
+}
 
 /* Run code_exits to its HLT, checking each report. */
 static void run_exits(struct kvm_vm **vmp, struct kvm_vcpu **vcpu)
@@ -347,6 +411,29 @@ TEST_F(trace, tracepoints)
 	EXPECT_LT(0, c.fault_ins);
 	EXPECT_EQ(fault_ins, c.fault_ins);
 	EXPECT_EQ(0, c.bad_fault);
+}
+
+/*
+ * The format files the host compiles the bpftrace scripts against have
+ * the fields, types, offsets and sizes of the real events.
+ */
+TEST_F(trace, formats)
+{
+	char path[PATH_MAX], text[4096], real[4096], copy[4096];
+	unsigned int i;
+
+	if (!tracefs_has_hvx())
+		SKIP(return, "no tracefs with events/hvx at " TRACEFS);
+	for (i = 0; i < ARRAY_SIZE(formats); i++) {
+		snprintf(path, sizeof(path), TRACEFS "/events/hvx/%s/format",
+			 formats[i].event);
+		ASSERT_EQ(0, read_text(path, text, sizeof(text)))
+			TH_LOG("%s", path);
+		format_fields(text, real, sizeof(real));
+		format_fields(formats[i].fixture, copy, sizeof(copy));
+		EXPECT_STREQ(copy, real)
+			TH_LOG("%s differs from userspace/tools/tracefs", path);
+	}
 }
 
 /* A copy of hvx-stat from the directory of this test binary. */
