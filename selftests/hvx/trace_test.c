@@ -432,7 +432,8 @@ TEST_F(trace, formats)
 		format_fields(text, real, sizeof(real));
 		format_fields(formats[i].fixture, copy, sizeof(copy));
 		EXPECT_STREQ(copy, real)
-			TH_LOG("%s differs from userspace/tools/tracefs", path);
+			TH_LOG("%s differs from userspace/tools/tracefs; real fields:\n%s",
+			       path, real);
 	}
 }
 
