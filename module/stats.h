@@ -30,7 +30,8 @@
  * @user_other:	the same, for a reason >= HVX_STAT_NR_USER_EXITS.
  * @fault_ins:	guest page faults inside a memory slot resolved in the
  *		kernel (EPT violations that mapped a page).
- * @injections:	events (exceptions, interrupts, NMIs) injected at entry.
+ * @injections:	events (exceptions, interrupts, NMIs) hvx injected; the
+ *		re-delivery of an event an exit interrupted is not counted.
  */
 struct hvx_vcpu_stats {
 	u64 hw_exits[HVX_STAT_NR_HW_EXITS];

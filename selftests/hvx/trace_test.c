@@ -427,7 +427,7 @@ TEST_F(trace, formats)
 	for (i = 0; i < ARRAY_SIZE(formats); i++) {
 		snprintf(path, sizeof(path), TRACEFS "/events/hvx/%s/format",
 			 formats[i].event);
-		ASSERT_EQ(0, read_text(path, text, sizeof(text)))
+		ASSERT_LT(0, read_text(path, text, sizeof(text)))
 			TH_LOG("%s", path);
 		format_fields(text, real, sizeof(real));
 		format_fields(formats[i].fixture, copy, sizeof(copy));
