@@ -215,11 +215,18 @@ static int trace_start(void)
 	return 0;
 }
 
+/* Events off; the buffer keeps them; tracing back on (the default). */
 static void trace_stop(void)
 {
 	tracefs_write("tracing_on", "0\n");
 	tracefs_write("events/hvx/enable", "0\n");
 	tracefs_write("set_event_pid", "");
+}
+
+static void trace_restore(void)
+{
+	trace_stop();
+	tracefs_write("tracing_on", "1\n");
 }
 
 /* What the trace says about VM vm_id. */
@@ -346,7 +353,7 @@ FIXTURE_TEARDOWN(trace)
 	if (!test_device_is_hvx())
 		return;
 	if (tracefs_has_hvx())
-		trace_stop();
+		trace_restore();
 	test_device_release(self->loaded_here);
 }
 
