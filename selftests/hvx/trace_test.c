@@ -120,6 +120,14 @@ static void format_fields(const char *text, char *out, size_t size)
 	}
 }
 
+/*
+ * VMCALL: hvx injects #UD (the guest has no VMX); with no usable IDT gate
+ * its delivery ends in a triple fault.
+ */
+GUEST_CODE(code_vmcall,
+	   "vmcall\n"
+	   GUEST_FAIL);
+
 /* Run code_exits to its HLT, checking each report. */
 static void run_exits(struct kvm_vm **vmp, struct kvm_vcpu **vcpu)
 {
@@ -235,6 +243,7 @@ struct trace_counts {
 	long user_io, user_hlt, user_other, user_bad_ret;
 	long fault_ins, bad_fault;
 	long vm_create, vcpu_create, vcpu_destroy, vm_destroy;
+	long inject_ud, entry_ud;
 	unsigned long long cpuid_rip, io_rip;
 	bool cpuid_rip_varies, io_rip_varies;
 	long written, in_buffer;
@@ -263,9 +272,15 @@ static void count_line(struct trace_counts *c, const char *line,
 	} else if (sscanf(p, "hvx_vcpu_destroy: vm %u vcpu %u", &vm,
 			  &vcpu) == 2) {
 		c->vcpu_destroy += vm == vm_id && vcpu == 0;
-	} else if (sscanf(p, "hvx_entry: vm %u vcpu %u rip %llx", &vm,
-			  &vcpu, &rip) == 3) {
+	} else if (sscanf(p, "hvx_entry: vm %u vcpu %u rip %llx intr_info %x",
+			  &vm, &vcpu, &rip, &info) == 4) {
 		c->entries += vm == vm_id && vcpu == 0;
+		/* Valid, hardware exception, vector 6 (Intel SDM 25.8.3). */
+		c->entry_ud += vm == vm_id && info == 0x80000306;
+	} else if (sscanf(p, "hvx_inject: vcpu %u vector %u type %63s", &vcpu,
+			  &reason, name) == 3) {
+		c->inject_ud += vcpu == 0 && reason == 6 &&
+				!strcmp(name, "HARD_EXCEPTION");
 	} else if (sscanf(p,
 			  "hvx_exit: vm %u vcpu %u reason %63s (%x) qual %llx rip %llx intr_info %x",
 			  &vm, &vcpu, name, &reason, &qual, &rip,
@@ -418,6 +433,41 @@ TEST_F(trace, tracepoints)
 	EXPECT_LT(0, c.fault_ins);
 	EXPECT_EQ(fault_ins, c.fault_ins);
 	EXPECT_EQ(0, c.bad_fault);
+}
+
+/*
+ * An injected exception: the hvx_inject event, the entry carrying it, and
+ * the injection counter.
+ */
+TEST_F(trace, injection)
+{
+	char dir[256], path[PATH_MAX];
+	struct trace_counts c;
+	struct kvm_vcpu *vcpu;
+	unsigned int vm_id;
+	struct kvm_vm *vm;
+
+	if (!tracefs_has_hvx())
+		SKIP(return, "no tracefs with events/hvx at " TRACEFS);
+	ASSERT_EQ(0, trace_start());
+	vm = vm_create_guest(GUEST_MODE_PROTECTED, &code_vmcall, &vcpu);
+	vcpu_run(vcpu);
+	EXPECT_EQ(KVM_EXIT_SHUTDOWN, (int)vcpu->run->exit_reason)
+		TH_LOG("%s", vcpu_exit_str(vcpu));
+	ASSERT_EQ(0, find_vm_dir(dir, sizeof(dir)));
+	vm_id = strtoul(strchr(dir, '-') + 1, NULL, 10);
+	snprintf(path, sizeof(path), HVX_DEBUGFS "/%s/vcpu0/stats", dir);
+	EXPECT_EQ(1, stat_value(path, "injections"));
+	EXPECT_EQ(1, stat_value(path, "exit.VMCALL"));
+	EXPECT_EQ(1, stat_value(path, "exit.TRIPLE_FAULT"));
+	EXPECT_EQ(1, stat_value(path, "user_exit.SHUTDOWN"));
+	vm_free(vm);
+	trace_stop();
+
+	ASSERT_EQ(0, read_trace(&c, vm_id));
+	EXPECT_EQ(1, c.inject_ud);
+	/* Again if the delivery faulted in the IDT page (re-injected). */
+	EXPECT_LE(1, c.entry_ud);
 }
 
 /*
