@@ -12,6 +12,12 @@
 #   make host-test       host unit tests (the MMIO instruction decoder)
 #   make bench           hvx against kvm_intel in one CI VM boot: exit round
 #                        trips, first-touch faults, memory per VM and vCPU
+#   make install         the tools, bpftrace scripts and uapi header into
+#                        $(DESTDIR)$(PREFIX) (default /usr/local); with
+#                        KDIR=... on the command line, also hvx.ko through
+#                        the kernel's modules_install
+#   make install-dkms    the module sources into $(DESTDIR)/usr/src/hvx-VERSION
+#                        for "dkms add hvx/VERSION" (see dkms.conf)
 #   make clean
 
 KVER_61   := $(shell scripts/kver.sh 6.1)
@@ -26,15 +32,22 @@ USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -Iuapi
 TEST_CFLAGS := $(USER_CFLAGS) -Wno-unused-parameter
 SELFTESTS   := probe_test load_test sys_ioctl_test kvm_conflict_test \
 	       smoke_test vm_test guest_modes_test run_test concurrency_test \
-	       leak_test mmio_test irq_test
+	       leak_test mmio_test irq_test trace_test
 SELFTEST_LIB := selftests/hvx/util.c selftests/hvx/kvm_util.c
 SELFTEST_HDR := selftests/hvx/util.h selftests/hvx/kvm_util.h
 # The benchmark shares the selftests' KVM client library (not a test).
 BENCH       := $(BUILD)/selftests/bench
-TOOLS       := hvx-info
+TOOLS       := hvx-info hvx-stat
+
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+INCLUDEDIR  ?= $(PREFIX)/include
+DATADIR     ?= $(PREFIX)/share/hvx
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+BPFTRACE_SCRIPTS := $(wildcard userspace/tools/*.bt)
 
 .PHONY: all module userspace selftests host-test deps check demo vm-test \
-	bench clean
+	bench clean install install-dkms
 
 all: module userspace selftests
 
@@ -47,6 +60,10 @@ $(BUILD)/bin/%: userspace/%.c uapi/linux/hvx.h
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
+$(BUILD)/bin/%: userspace/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
 selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BENCH)
 
 $(BUILD)/selftests/%: selftests/hvx/%.c $(SELFTEST_LIB) $(SELFTEST_HDR) \
@@ -55,6 +72,11 @@ $(BUILD)/selftests/%: selftests/hvx/%.c $(SELFTEST_LIB) $(SELFTEST_HDR) \
 	$(CC) $(TEST_CFLAGS) -pthread \
 		-I$(LINUX_TOOLS)/tools/testing/selftests \
 		-o $@ $< $(SELFTEST_LIB)
+
+# trace_test builds in the tracefs format files the bpftrace scripts are
+# checked against.
+$(BUILD)/selftests/trace_test: \
+	$(wildcard userspace/tools/tracefs/events/hvx/*/format)
 
 $(BENCH): selftests/hvx/bench.c $(SELFTEST_LIB) $(SELFTEST_HDR) \
 		uapi/linux/hvx.h
@@ -97,6 +119,27 @@ vm-test: deps
 
 bench: deps
 	scripts/bench.sh
+
+# The module goes in only when the kernel is named (KDIR=...): installing
+# into the running kernel's tree by default would surprise a packager.
+install: userspace
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR)/linux \
+		$(DESTDIR)$(DATADIR)/bpftrace
+	install -m 0755 $(TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(BINDIR)/
+	install -m 0644 uapi/linux/hvx.h $(DESTDIR)$(INCLUDEDIR)/linux/
+	install -m 0755 $(BPFTRACE_SCRIPTS) $(DESTDIR)$(DATADIR)/bpftrace/
+ifneq ($(filter command line environment,$(origin KDIR)),)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
+		modules_install
+endif
+
+install-dkms:
+	install -d $(DESTDIR)/usr/src/hvx-$(DKMS_VERSION)
+	cp -r Kbuild dkms.conf module uapi \
+		$(DESTDIR)/usr/src/hvx-$(DKMS_VERSION)/
+	find $(DESTDIR)/usr/src/hvx-$(DKMS_VERSION) \( -name '*.o' -o \
+		-name '.*.cmd' -o -name '*.mod*' -o -name '*.ko' \) -delete
 
 clean:
 	rm -rf $(BUILD)

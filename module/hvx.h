@@ -15,6 +15,8 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+#include "stats.h"
+
 /* Limits reported through KVM_CHECK_EXTENSION. */
 #define HVX_MAX_VCPUS		64
 #define HVX_MAX_MEMSLOTS	32
@@ -25,6 +27,7 @@
  * @npages:	size in pages.
  * @uaddr:	userspace address of the first byte, in the VM's mm.
  * @flags:	KVM_MEM_* flags (none are supported yet, so always 0).
+ * @id:		the slot id (for tracing).
  * @pages:	the pinned page behind each guest page, or NULL while the
  *		guest has not touched it.  Written under hvx_vm.lock.
  */
@@ -33,6 +36,7 @@ struct hvx_memslot {
 	u64 npages;
 	u64 uaddr;
 	u32 flags;
+	u16 id;
 	struct page **pages;
 };
 
@@ -46,6 +50,8 @@ struct hvx_memslot {
  * @slots:	memory slots by slot id; NULL when unused.
  * @vcpus:	vCPUs by id; written once under @lock.
  * @nr_vcpus:	number of vCPUs created.
+ * @id:		number for tracepoints and debugfs, unique while loaded.
+ * @debugfs:	the VM's debugfs directory (module/stats.c).
  *
  * The backend embeds this structure in its own (backend_ops.vm_size).
  */
@@ -56,6 +62,8 @@ struct hvx_vm {
 	struct hvx_memslot *slots[HVX_MAX_MEMSLOTS];
 	struct hvx_vcpu *vcpus[HVX_MAX_VCPUS];
 	unsigned int nr_vcpus;
+	unsigned int id;
+	struct dentry *debugfs;
 };
 
 /**
@@ -67,6 +75,7 @@ struct hvx_vm {
  * @pio_data:	the port I/O data page (page KVM_PIO_PAGE_OFFSET).
  * @fault_gpa:	guest-physical address of the access the backend asks the
  *		core to resolve (HVX_RUN_FAULT).
+ * @stats:	exit counters, written only by the thread running the vCPU.
  *
  * The backend embeds this structure in its own (backend_ops.vcpu_size).
  */
@@ -77,6 +86,7 @@ struct hvx_vcpu {
 	struct kvm_run *run;
 	void *pio_data;
 	u64 fault_gpa;
+	struct hvx_vcpu_stats stats;
 };
 
 /* kvm_run.immediate_exit, renamed by newer kernels' headers (same ABI). */
@@ -152,6 +162,8 @@ enum hvx_run_result {
  * @get_events, @set_events: KVM_GET/SET_VCPU_EVENTS.
  * @get_xsave, @set_xsave: KVM_GET/SET_XSAVE.
  * @get_xcrs, @set_xcrs: KVM_GET/SET_XCRS.
+ * @exit_name:		the name of a hardware exit reason for statistics,
+ *			or NULL when it has none.
  *
  * The vCPU ops run with hvx_vcpu.mutex held.
  */
@@ -195,6 +207,7 @@ struct hvx_backend_ops {
 	int (*set_xsave)(struct hvx_vcpu *vcpu, const struct kvm_xsave *xsave);
 	void (*get_xcrs)(struct hvx_vcpu *vcpu, struct kvm_xcrs *xcrs);
 	int (*set_xcrs)(struct hvx_vcpu *vcpu, const struct kvm_xcrs *xcrs);
+	const char *(*exit_name)(unsigned int reason);
 };
 
 /* The VT-x backend (module/vmx/vmx.c). */

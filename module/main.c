@@ -283,17 +283,19 @@ static int __init hvx_init(void)
 		goto err_unregister_pm;
 	hvx_cpuhp_state = r;
 
+	hvx_stats_init();
 	r = misc_register(&hvx_dev);
 	if (r) {
 		pr_err("cannot register /dev/%s: %d\n", HVX_DEVICE_NAME, r);
-		goto err_remove_cpuhp;
+		goto err_remove_stats;
 	}
 
 	pr_info("%s: VMX root on CPUs %*pbl\n", hvx_backend->name,
 		cpumask_pr_args(&hvx_enabled_cpus));
 	return 0;
 
-err_remove_cpuhp:
+err_remove_stats:
+	hvx_stats_exit();
 	cpuhp_remove_state(hvx_cpuhp_state);
 err_unregister_pm:
 	hvx_unregister_syscore();
@@ -306,6 +308,7 @@ err_unsetup:
 static void __exit hvx_exit(void)
 {
 	misc_deregister(&hvx_dev);
+	hvx_stats_exit();
 	cpuhp_remove_state(hvx_cpuhp_state);
 	hvx_unregister_syscore();
 	unregister_reboot_notifier(&hvx_reboot_notifier);

@@ -65,8 +65,12 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 	hvx_backend->vcpu_complete(vcpu);
 
 	hvx_backend->vcpu_load(vcpu);
-	/* exit_reason is left as it was. */
-	r = hvx_run_immediate_exit(run) ? -EINTR : 0;
+	if (hvx_run_immediate_exit(run)) {
+		/* exit_reason is left as it was; the rest of kvm_run is set. */
+		hvx_backend->vcpu_put(vcpu);
+		return -EINTR;
+	}
+	r = 0;
 	while (!r) {
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
@@ -86,6 +90,8 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 			break;
 
 		r = hvx_vm_fault(vcpu->vm, vcpu->fault_gpa);
+		if (r == 1)
+			hvx_stat_inc(&vcpu->stats.fault_ins);
 		if (r == 0) {
 			/* Outside every slot: MMIO, for userspace. */
 			r = hvx_backend->emulate_mmio(vcpu, vcpu->fault_gpa);
@@ -95,6 +101,7 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 			r = 0;
 	}
 	hvx_backend->vcpu_put(vcpu);
+	hvx_stats_run_exit(vcpu, r);
 	return r < 0 ? r : 0;
 }
 
@@ -380,6 +387,7 @@ int hvx_vcpu_create(struct hvx_vm *vm, unsigned long id)
 	}
 	vm->vcpus[id] = vcpu;
 	vm->nr_vcpus++;
+	hvx_stats_vcpu_create(vcpu);
 	mutex_unlock(&vm->lock);
 	return fd;
 

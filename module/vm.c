@@ -60,11 +60,13 @@ static void hvx_vm_free(struct kref *kref)
 	struct hvx_vm *vm = container_of(kref, struct hvx_vm, refcount);
 	unsigned int i;
 
+	hvx_stats_vm_destroy(vm);
 	for (i = 0; i < HVX_MAX_VCPUS; i++) {
 		struct hvx_vcpu *vcpu = vm->vcpus[i];
 
 		if (!vcpu)
 			continue;
+		hvx_stats_vcpu_destroy(vcpu);
 		hvx_backend->vcpu_destroy(vcpu);
 		free_page((unsigned long)vcpu->run);
 		free_page((unsigned long)vcpu->pio_data);
@@ -186,6 +188,7 @@ static int hvx_vm_set_memory_region(struct hvx_vm *vm,
 		goto out;
 	}
 	slot->gpa = gpa;
+	slot->id = id;
 	slot->npages = size >> PAGE_SHIFT;
 	slot->uaddr = mem->userspace_addr;
 	slot->pages = kvcalloc(slot->npages, sizeof(*slot->pages),
@@ -252,6 +255,7 @@ int hvx_vm_fault(struct hvx_vm *vm, u64 gpa)
 		unpin_user_page(page);
 		goto out;
 	}
+	hvx_stats_fault_in(vm, gpa, slot->id, page_to_pfn(page));
 	r = 1;
 out:
 	mutex_unlock(&vm->lock);
@@ -414,6 +418,7 @@ int hvx_vm_create(unsigned long type)
 	}
 	mmgrab(current->mm);
 	vm->mm = current->mm;
+	hvx_stats_vm_create(vm);
 
 	fd = anon_inode_getfd("hvx-vm", &hvx_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (fd < 0)

@@ -7,7 +7,8 @@
 # Host: hvx.ko builds for Debian's 6.1 and 6.12 kernels with W=1 and sparse
 # (C=2) without a warning; the userspace tools and selftests build with
 # -Werror; checkpatch.pl --strict is clean; the MMIO instruction decoder
-# passes its unit test (make host-test).
+# passes its unit test (make host-test); each bpftrace script compiles
+# against hvx's event formats; "dkms add/build" builds hvx.ko for 6.12.
 # CI VM (Bochs, 2 emulated CPUs), two at a time:
 #   6.1  corei7_haswell_4770  full suite, then reboot with hvx loaded
 #   6.12 corei7_haswell_4770  full suite, then reboot with hvx loaded
@@ -57,6 +58,30 @@ make -s host-test >build/host-test.out 2>&1
 st=$?
 grep -v '^ok ' build/host-test.out | sed 's/^/# /'
 tap $st "host: MMIO decoder unit test ($(grep -c '^ok ' build/host-test.out) instructions)"
+
+# bpftrace --emit-elf is a dry run that parses a script, type-checks every
+# args->field against the events' tracefs format files, and generates the
+# BPF programs, without loading them. The host has no hvx events, so it
+# runs with userspace/tools/tracefs (a copy of hvx's format files, which
+# trace_test checks against the real ones in the CI VM) bind-mounted on
+# /sys/kernel/tracing in a private mount namespace. Any warning fails.
+for bt in userspace/tools/*.bt; do
+	# shellcheck disable=SC2016
+	unshare -m sh -c 'mount --bind "$1" /sys/kernel/tracing &&
+		bpftrace --emit-elf "$2" "$3"' sh \
+		"$HVX_TOP/userspace/tools/tracefs" build/bpftrace.elf "$bt" \
+		>build/bpftrace.out 2>&1
+	st=$?
+	grep -v 'RLIMIT_MEMLOCK' build/bpftrace.out >build/bpftrace.msg
+	sed 's/^/# /' build/bpftrace.msg
+	[ -s build/bpftrace.msg ] && st=1
+	tap $st "host: bpftrace compiles $(basename "$bt") against hvx's event formats"
+done
+
+scripts/dkms-build.sh "$kver612" >build/dkms.out 2>&1
+st=$?
+sed 's/^/# /' build/dkms.out
+tap $st "host: dkms add + build makes hvx.ko for $kver612 (dkms.conf)"
 
 if grep -q '^not ok' "$results"; then
 	echo "check: the build failed; not booting the CI VM"

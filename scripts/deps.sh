@@ -6,7 +6,8 @@ set -e
 pkgs="make gcc libc6-dev perl sparse kmod xz-utils cpio
       linux-image-amd64 linux-headers-amd64
       linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.1
-      bochs bochsbios vgabios busybox-static isolinux syslinux-common xorriso"
+      bochs bochsbios vgabios busybox-static isolinux syslinux-common xorriso
+      bpftrace dkms"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" ||

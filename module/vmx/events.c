@@ -22,6 +22,7 @@
 
 #include "vmcs.h"
 #include "vmx.h"
+#include "vmx_stats.h"
 
 #define VMX_INTR_SHADOW		(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)
 #define VMX_NMI_INFO		(NMI_VECTOR | INTR_TYPE_NMI_INTR | \
@@ -273,6 +274,7 @@ void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window)
 		if (vmx_event_is_soft(info))
 			vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, len);
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+		vmx_trace_inject(vcpu, info);
 	}
 
 	/*

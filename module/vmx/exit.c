@@ -18,6 +18,7 @@
 
 #include "vmcs.h"
 #include "vmx.h"
+#include "vmx_stats.h"
 
 /* #DB exit qualification: B0-B3, BD, BS (Intel SDM Vol. 3C, 28.2.1). */
 #define VMX_DB_QUAL_DR6_BITS	(0xfUL | BIT(13) | BIT(14))

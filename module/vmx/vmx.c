@@ -34,6 +34,7 @@
 #include "vmcs.h"
 #include "vmx.h"
 #include "vmx_ops.h"
+#include "vmx_stats.h"
 
 struct vmx_config vmx_config __ro_after_init;
 
@@ -1291,10 +1292,6 @@ static int vmx_vcpu_run(struct hvx_vcpu *hv)
 			r = -EIO;
 			break;
 		}
-		/*
-		 * The guest FPU state is the task's (vmx_vcpu_fpu_load); if
-		 * the task was switched out since, it is in memory only.
-		 */
 		if (unlikely(vcpu->ev.triple_fault)) {
 			local_irq_enable();
 			vcpu->ev.triple_fault = false;
@@ -1302,13 +1299,19 @@ static int vmx_vcpu_run(struct hvx_vcpu *hv)
 			r = HVX_RUN_USER;
 			break;
 		}
+		/*
+		 * The guest FPU state is the task's (vmx_vcpu_fpu_load); if
+		 * the task was switched out since, it is in memory only.
+		 */
 		if (test_thread_flag(TIF_NEED_FPU_LOAD))
 			switch_fpu_return();
 		if (!vmx_events_idle(vcpu, want_window))
 			vmx_inject_events(vcpu, want_window);
+		vmx_trace_entry(vcpu);
 		vmx_enter_exit(vcpu);
 		/* A host interrupt that caused the exit is delivered here. */
 		local_irq_enable();
+		vmx_trace_exit(vcpu);
 
 		r = vmx_handle_exit(vcpu);
 		/*
@@ -1809,4 +1812,5 @@ const struct hvx_backend_ops vmx_backend_ops = {
 	.set_xcrs = vmx_set_xcrs,
 	.get_fpu = vmx_get_fpu,
 	.set_fpu = vmx_set_fpu,
+	.exit_name = vmx_exit_name,
 };

@@ -20,6 +20,11 @@
 #                    NAME@kvm runs NAME against /dev/kvm
 # Other NAME=value words (e.g. HVX_TEST_SPIN_SECONDS=2) reach the tests as
 # environment variables: the kernel hands them to init.
+#   HVX_TRACE=N      debugging: every hvx tracepoint on during each test
+#                    against /dev/hvx, and the last N lines of the trace
+#                    printed after it between HVX-TRACE-BEGIN <test> and
+#                    HVX-TRACE-END (tests that use tracefs themselves, such
+#                    as trace_test, change the event settings)
 #
 # The KVM-API guest tests get HVX_TEST_DEVICE=/dev/hvx with hvx loaded and
 # kvm_intel unloaded, or HVX_TEST_DEVICE=/dev/kvm with kvm_intel loaded
@@ -83,6 +88,22 @@ hvx_unload() {
 	[ -d /sys/module/hvx ] && rmmod hvx
 }
 
+tracefs=/sys/kernel/tracing
+trace_start() {
+	[ -n "${HVX_TRACE:-}" ] && [ -w $tracefs/events/hvx/enable ] || return 0
+	: >$tracefs/trace
+	echo 1 >$tracefs/events/hvx/enable
+}
+
+trace_dump() {
+	[ -n "${HVX_TRACE:-}" ] && [ -r $tracefs/trace ] || return 0
+	echo "HVX-TRACE-BEGIN $1"
+	grep -v '^#' $tracefs/trace | tail -n "$HVX_TRACE"
+	echo "HVX-TRACE-END"
+	[ -w $tracefs/events/hvx/enable ] && echo 0 >$tracefs/events/hvx/enable
+	: >$tracefs/trace
+}
+
 # Judge the kernel log from here on: boot-time messages are not ours.
 dmesg -c >/dev/null
 # Console: warnings and worse only, so that they show even if the VM dies.
@@ -139,12 +160,14 @@ for t in $tests; do
 			insmod hvx.ko
 		fi
 	fi
+	[ "$dev" = /dev/hvx ] && trace_start
 	read -r up0 _ </proc/uptime
 	echo "HVX-TEST-START $t"
 	{ HVX_TEST_DEVICE=$dev "./$bin" 2>&1; echo $? >"/tmp/$t.rc"; } |
 		tee "/tmp/$t.tap"
 	read -r up1 _ </proc/uptime
 	echo "HVX-TEST-TIME $t $up0 $up1"
+	[ "$dev" = /dev/hvx ] && trace_dump "$t"
 done
 # Leave VMX to nobody (the reboot below loads hvx again).
 kvm_unload
