@@ -18,6 +18,8 @@
 /* Limits reported through KVM_CHECK_EXTENSION. */
 #define HVX_MAX_VCPUS		64
 #define HVX_MAX_MEMSLOTS	32
+/* As KVM: the largest KVM_SET_CPUID2 table. */
+#define HVX_MAX_CPUID_ENTRIES	256
 
 /**
  * struct hvx_memslot - one KVM_SET_USER_MEMORY_REGION slot
@@ -67,6 +69,7 @@ struct hvx_vm {
  * @pio_data:	the port I/O data page (page KVM_PIO_PAGE_OFFSET).
  * @fault_gpa:	guest-physical address of the access the backend asks the
  *		core to resolve (HVX_RUN_FAULT).
+ * @ran:	KVM_RUN was called; the CPUID table may no longer change.
  *
  * The backend embeds this structure in its own (backend_ops.vcpu_size).
  */
@@ -77,6 +80,7 @@ struct hvx_vcpu {
 	struct kvm_run *run;
 	void *pio_data;
 	u64 fault_gpa;
+	bool ran;
 };
 
 /* kvm_run.immediate_exit, renamed by newer kernels' headers (same ABI). */
@@ -142,6 +146,14 @@ enum hvx_run_result {
  *			not in @msr_list or a value the CPU would refuse.
  * @msr_list, @nr_msrs:	the MSRs KVM_GET_MSR_INDEX_LIST reports.
  * @get_fpu, @set_fpu:	KVM_GET/SET_FPU (the legacy x87/SSE state).
+ * @supported_cpuid:	points @entries at the KVM_GET_SUPPORTED_CPUID
+ *			table and returns its number of entries.
+ * @set_cpuid:		KVM_SET_CPUID2 on a kernel copy of at most
+ *			HVX_MAX_CPUID_ENTRIES entries, for a vCPU that has
+ *			not run; -EINVAL (and no change) for a table that
+ *			offers what the backend cannot give.
+ * @get_cpuid:		points @entries at the vCPU's table (KVM_GET_CPUID2)
+ *			and returns its number of entries.
  */
 struct hvx_backend_ops {
 	const char *name;
@@ -171,6 +183,12 @@ struct hvx_backend_ops {
 	unsigned int nr_msrs;
 	void (*get_fpu)(struct hvx_vcpu *vcpu, struct kvm_fpu *fpu);
 	int (*set_fpu)(struct hvx_vcpu *vcpu, const struct kvm_fpu *fpu);
+	unsigned int (*supported_cpuid)(const struct kvm_cpuid_entry2 **entries);
+	int (*set_cpuid)(struct hvx_vcpu *vcpu,
+			 const struct kvm_cpuid_entry2 *entries,
+			 unsigned int nent);
+	unsigned int (*get_cpuid)(struct hvx_vcpu *vcpu,
+				  const struct kvm_cpuid_entry2 **entries);
 };
 
 /* The VT-x backend (module/vmx/vmx.c). */

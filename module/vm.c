@@ -320,6 +320,7 @@ long hvx_vm_check_extension(unsigned long cap)
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_EXT_CPUID:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 		return min_t(long, num_online_cpus(), HVX_MAX_VCPUS);

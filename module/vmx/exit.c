@@ -150,17 +150,10 @@ static int handle_triple_fault(struct vmx_vcpu *vcpu)
 	return VMX_EXIT_USER;
 }
 
-/*
- * CPUID answers from the vCPU's CPUID table, as KVM does; until
- * KVM_SET_CPUID2 exists that table is empty, and KVM then answers 0 for
- * every leaf.
- */
+/* CPUID answers from the vCPU's table (KVM_SET_CPUID2), as on KVM. */
 static int handle_cpuid(struct vmx_vcpu *vcpu)
 {
-	vcpu->regs[HVX_REG_RAX] = 0;
-	vcpu->regs[HVX_REG_RBX] = 0;
-	vcpu->regs[HVX_REG_RCX] = 0;
-	vcpu->regs[HVX_REG_RDX] = 0;
+	vmx_cpuid_emulate(vcpu);
 	return handle_skip(vcpu);
 }
 
@@ -325,7 +318,8 @@ static int handle_wrmsr(struct vmx_vcpu *vcpu)
 /* XSETBV: the rules of Intel SDM Vol. 2C, XSETBV, for the state hvx has. */
 static int handle_xsetbv(struct vmx_vcpu *vcpu)
 {
-	u64 allowed = vmx_host_xcr0 & vcpu->fpu.fpstate->xfeatures;
+	u64 allowed = vmx_host_xcr0 & vcpu->fpu.fpstate->xfeatures &
+		      vmx_cpuid_xcr0(vcpu);
 	u64 xcr0 = (u32)vcpu->regs[HVX_REG_RAX] |
 		   (u64)(u32)vcpu->regs[HVX_REG_RDX] << 32;
 

@@ -357,7 +357,11 @@ static int vmx_hardware_setup(void)
 
 	vmx_host_xcr0 = boot_cpu_has(X86_FEATURE_XSAVE) ?
 		xgetbv(XCR_XFEATURE_ENABLED_MASK) : 0;
-	return 0;
+
+	r = vmx_cpuid_setup();
+	if (r)
+		vmx_hardware_unsetup();
+	return r;
 }
 
 /*
@@ -813,6 +817,7 @@ static void vmx_vcpu_reset(struct vmx_vcpu *vcpu)
 				MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 	vcpu->msr_tsc_offset = -rdtsc();
 	vmcs_write64(TSC_OFFSET, vcpu->msr_tsc_offset);
+	vmx_msr_reset(vcpu);
 }
 
 /* Everything in the VMCS that does not change while the vCPU lives. */
@@ -937,6 +942,7 @@ static void vmx_vcpu_destroy(struct hvx_vcpu *hv)
 	struct vmx_vcpu *vcpu = to_vmx(hv);
 
 	vmx_vmcs_clear(vcpu);
+	vmx_cpuid_free(vcpu);
 	fpu_free_guest_fpstate(&vcpu->fpu);
 	ida_free(&vmx_vpids, vcpu->vpid);
 	__free_page(vcpu->vmcs);
@@ -1255,8 +1261,7 @@ static void vmx_get_sregs(struct hvx_vcpu *hv, struct kvm_sregs *sregs)
 	sregs->cr4 = vmcs_readl(CR4_READ_SHADOW);
 	sregs->efer = vmcs_read64(GUEST_IA32_EFER);
 	sregs->cr8 = 0;
-	sregs->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
-			   (hv->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
+	sregs->apic_base = vcpu->msrs.apic_base;
 	preempt_enable();
 }
 
@@ -1293,6 +1298,8 @@ static int vmx_set_sregs(struct hvx_vcpu *hv, const struct kvm_sregs *sregs)
 		return -EINVAL;
 	if (sregs->cr3 >> boot_cpu_data.x86_phys_bits)
 		return -EINVAL;
+	if (vmx_check_apic_base(vcpu, sregs->apic_base, true))
+		return -EINVAL;
 	/* Pending interrupts come with KVM_INTERRUPT, not implemented yet. */
 	for (i = 0; i < ARRAY_SIZE(sregs->interrupt_bitmap); i++)
 		if (sregs->interrupt_bitmap[i])
@@ -1307,6 +1314,7 @@ static int vmx_set_sregs(struct hvx_vcpu *hv, const struct kvm_sregs *sregs)
 	vmcs_writel(GUEST_IDTR_BASE, sregs->idt.base);
 	vmcs_write32(GUEST_IDTR_LIMIT, sregs->idt.limit);
 	vcpu->cr2 = sregs->cr2;
+	vcpu->msrs.apic_base = sregs->apic_base;
 	vmcs_writel(GUEST_CR3, sregs->cr3);
 	vmcs_write64(GUEST_IA32_EFER, efer);
 	vmx_set_ia32e_mode(efer & EFER_LMA);
@@ -1378,7 +1386,7 @@ int vmx_get_msr(struct vmx_vcpu *vcpu, u32 index, u64 *data)
 		*data = vcpu->msr_misc_enable;
 		break;
 	default:
-		return -EINVAL;
+		return vmx_get_boot_msr(vcpu, index, data);
 	}
 	return 0;
 }
@@ -1459,7 +1467,7 @@ int vmx_set_msr(struct vmx_vcpu *vcpu, u32 index, u64 data)
 		vcpu->msr_misc_enable = data;
 		break;
 	default:
-		return -EINVAL;
+		return vmx_set_boot_msr(vcpu, index, data);
 	}
 
 	/* A syscall MSR written while the guest's are in the hardware. */
@@ -1526,6 +1534,21 @@ static const u32 vmx_msr_list[] = {
 	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE, MSR_IA32_SYSENTER_CS,
 	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_IA32_CR_PAT,
 	MSR_IA32_TSC, MSR_IA32_MISC_ENABLE,
+	/* msr.c */
+	MSR_IA32_PLATFORM_ID, MSR_IA32_APICBASE, MSR_IA32_FEAT_CTL,
+	MSR_IA32_UCODE_REV, VMX_MSR_MTRRCAP, VMX_MSR_MTRR_DEF_TYPE,
+	VMX_MSR_MTRR_BASE0, VMX_MSR_MTRR_BASE0 + 1,
+	VMX_MSR_MTRR_BASE0 + 2, VMX_MSR_MTRR_BASE0 + 3,
+	VMX_MSR_MTRR_BASE0 + 4, VMX_MSR_MTRR_BASE0 + 5,
+	VMX_MSR_MTRR_BASE0 + 6, VMX_MSR_MTRR_BASE0 + 7,
+	VMX_MSR_MTRR_BASE0 + 8, VMX_MSR_MTRR_BASE0 + 9,
+	VMX_MSR_MTRR_BASE0 + 10, VMX_MSR_MTRR_BASE0 + 11,
+	VMX_MSR_MTRR_BASE0 + 12, VMX_MSR_MTRR_BASE0 + 13,
+	VMX_MSR_MTRR_BASE0 + 14, VMX_MSR_MTRR_BASE0 + 15,
+	VMX_MSR_MTRR_FIX64K, VMX_MSR_MTRR_FIX16K, VMX_MSR_MTRR_FIX16K + 1,
+	VMX_MSR_MTRR_FIX4K, VMX_MSR_MTRR_FIX4K + 1, VMX_MSR_MTRR_FIX4K + 2,
+	VMX_MSR_MTRR_FIX4K + 3, VMX_MSR_MTRR_FIX4K + 4, VMX_MSR_MTRR_FIX4K + 5,
+	VMX_MSR_MTRR_FIX4K + 6, VMX_MSR_MTRR_FIX4K + 7,
 };
 
 static int vmx_vcpu_get_msr(struct hvx_vcpu *hv, u32 index, u64 *data)
@@ -1578,4 +1601,7 @@ const struct hvx_backend_ops vmx_backend_ops = {
 	.nr_msrs = ARRAY_SIZE(vmx_msr_list),
 	.get_fpu = vmx_get_fpu,
 	.set_fpu = vmx_set_fpu,
+	.supported_cpuid = vmx_supported_cpuid,
+	.set_cpuid = vmx_set_cpuid,
+	.get_cpuid = vmx_get_cpuid,
 };

@@ -11,6 +11,7 @@
 #include <asm/fpu/types.h>
 
 #include "hvx.h"
+#include "cpuid.h"
 #include "vmcs.h"
 #include "vmenter.h"
 #include "../ept/ept.h"
@@ -71,6 +72,8 @@ struct vmx_string_io {
  *		AH-BH) of size @mmio_dst_size, sign-extended if @mmio_sign;
  *		@mmio_rip is the instruction's address.
  * @sio:	a string I/O instruction being emulated.
+ * @cpuid:	the CPUID table (cpuid.c).
+ * @msrs:	boot-time MSRs (msr.c).
  */
 struct vmx_vcpu {
 	struct hvx_vcpu vcpu;
@@ -103,6 +106,8 @@ struct vmx_vcpu {
 	bool mmio_high8, mmio_sign;
 	unsigned long mmio_rip;
 	struct vmx_string_io sio;
+	struct vmx_cpuid cpuid;
+	struct vmx_msr_state msrs;
 };
 
 static inline struct vmx_vcpu *to_vmx(struct hvx_vcpu *vcpu)
