@@ -807,9 +807,8 @@ TEST(hvx_boot_msrs)
 		  vcpu_get_msr(vcpu, MSR_IA32_APICBASE));
 	EXPECT_EQ(APIC_BASE | APIC_EN, vcpu_get_msr(ap, MSR_IA32_APICBASE));
 	run_ops(vm, vcpu, ops, ARRAY_SIZE(ops));
-	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+	for (i = 0; i < ARRAY_SIZE(ops); i++)
 		EXPECT_EQ((u32)(i >= 3), ops[i].fault) TH_LOG("op %u", i);
-	}
 	EXPECT_EQ(0xc06ULL, ops[0].out);		/* WB, enabled */
 	EXPECT_EQ(0x0606060606060606ULL, ops[1].out);
 	EXPECT_EQ(1ULL, ops[2].out);			/* locked */
