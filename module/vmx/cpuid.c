@@ -45,6 +45,10 @@
 				 XFEATURE_MASK_AVX512)
 #define VMX_NR_XFEATURES	8
 
+/* CR4 bits that need a CPUID feature (vmx_cpuid_cr4_reserved()). */
+#define VMX_CPUID_CR4_BITS	(X86_CR4_OSXSAVE | X86_CR4_PCIDE |	\
+				 X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_FSGSBASE)
+
 /* The legacy region and the XSAVE header (Intel SDM Vol. 1, 13.4). */
 #define VMX_XSAVE_LEGACY_SIZE	576
 
@@ -470,6 +474,19 @@ int vmx_set_cpuid(struct hvx_vcpu *hv, const struct kvm_cpuid_entry2 *entries,
 	kfree(cpuid->entries);
 	cpuid->entries = copy;
 	cpuid->nent = nent;
+
+	/*
+	 * CR4 bits of features the table lacks become host-owned, so that a
+	 * guest setting one exits and gets #GP (handle_cr); the others stay
+	 * the guest's.  The vCPU has not run: the shadow holds its CR4.
+	 */
+	preempt_disable();
+	vmx_vcpu_load(to_vmx(hv));
+	vmcs_writel(CR4_GUEST_HOST_MASK,
+		    (vmcs_readl(CR4_GUEST_HOST_MASK) & ~VMX_CPUID_CR4_BITS) |
+		    vmx_cpuid_cr4_reserved(to_vmx(hv)));
+	preempt_enable();
+
 	cpuid->xcr0 = 0;
 	e = vmx_find(copy, nent, 1, 0);
 	if (e && (e->ecx & F(XSAVE))) {
@@ -517,6 +534,38 @@ void vmx_cpuid_free(struct vmx_vcpu *vcpu)
 u64 vmx_cpuid_xcr0(struct vmx_vcpu *vcpu)
 {
 	return vcpu->cpuid.xcr0 | XFEATURE_MASK_FP;
+}
+
+/**
+ * vmx_cpuid_cr4_reserved() - CR4 bits the vCPU's CPUID does not offer
+ * @vcpu: the vCPU.
+ *
+ * Return: the CR4 bits whose feature the table lacks, which the guest (#GP)
+ * and KVM_SET_SREGS (-EINVAL) may not set, as on KVM.
+ */
+unsigned long vmx_cpuid_cr4_reserved(struct vmx_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e;
+	unsigned long reserved = 0;
+	u32 ecx1 = 0, ebx7 = 0;
+
+	e = vmx_find(vcpu->cpuid.entries, vcpu->cpuid.nent, 1, 0);
+	if (e)
+		ecx1 = e->ecx;
+	e = vmx_find(vcpu->cpuid.entries, vcpu->cpuid.nent, 7, 0);
+	if (e)
+		ebx7 = e->ebx;
+	if (!(ecx1 & F(XSAVE)))
+		reserved |= X86_CR4_OSXSAVE;
+	if (!(ecx1 & F(PCID)))
+		reserved |= X86_CR4_PCIDE;
+	if (!(ebx7 & F(SMEP)))
+		reserved |= X86_CR4_SMEP;
+	if (!(ebx7 & F(SMAP)))
+		reserved |= X86_CR4_SMAP;
+	if (!(ebx7 & F(FSGSBASE)))
+		reserved |= X86_CR4_FSGSBASE;
+	return reserved;
 }
 
 /**
@@ -599,8 +648,9 @@ void vmx_cpuid_emulate(struct vmx_vcpu *vcpu)
 
 	if (e && function == 1) {
 		ebx = (ebx & 0x00ffffff) | apic_id << 24;
+		/* The guest owns CR4.OSXSAVE: GUEST_CR4 has it, not the shadow. */
 		if (!(ecx & F(XSAVE)) ||
-		    !(vmcs_readl(CR4_READ_SHADOW) & X86_CR4_OSXSAVE))
+		    !(vmcs_readl(GUEST_CR4) & X86_CR4_OSXSAVE))
 			ecx &= ~F(OSXSAVE);
 		else
 			ecx |= F(OSXSAVE);

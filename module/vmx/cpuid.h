@@ -66,6 +66,7 @@ void vmx_cpuid_free(struct vmx_vcpu *vcpu);
 void vmx_cpuid_emulate(struct vmx_vcpu *vcpu);
 u64 vmx_cpuid_xcr0(struct vmx_vcpu *vcpu);
 unsigned int vmx_cpuid_maxphyaddr(struct vmx_vcpu *vcpu);
+unsigned long vmx_cpuid_cr4_reserved(struct vmx_vcpu *vcpu);
 
 /* msr.c */
 void vmx_msr_reset(struct vmx_vcpu *vcpu);

@@ -180,7 +180,8 @@ static int handle_cr(struct vmx_vcpu *vcpu)
 		if (cr == 0) {
 			r = vmx_set_cr0(vcpu, val);
 		} else if (cr == 4) {
-			r = vmx_set_cr4(vcpu, val);
+			r = val & vmx_cpuid_cr4_reserved(vcpu) ? -EINVAL :
+			    vmx_set_cr4(vcpu, val);
 		} else if (cr == 3) {
 			vmcs_writel(GUEST_CR3, val);
 		} else if (cr == 8) {

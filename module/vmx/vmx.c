@@ -1298,7 +1298,8 @@ static int vmx_set_sregs(struct hvx_vcpu *hv, const struct kvm_sregs *sregs)
 		return -EINVAL;
 	if (sregs->cr3 >> boot_cpu_data.x86_phys_bits)
 		return -EINVAL;
-	if (vmx_check_apic_base(vcpu, sregs->apic_base, true))
+	if (vmx_check_apic_base(vcpu, sregs->apic_base, true) ||
+	    (cr4 & vmx_cpuid_cr4_reserved(vcpu)))
 		return -EINVAL;
 	/* Pending interrupts come with KVM_INTERRUPT, not implemented yet. */
 	for (i = 0; i < ARRAY_SIZE(sregs->interrupt_bitmap); i++)

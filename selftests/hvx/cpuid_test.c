@@ -358,6 +358,7 @@ TEST(set_get_cpuid)
 {
 	struct kvm_cpuid2 *c = NULL, *got;
 	struct kvm_cpuid_entry2 *e;
+	struct kvm_sregs sregs;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	unsigned int i;
@@ -411,8 +412,19 @@ TEST(set_get_cpuid)
 		EXPECT_EQ(0U, got->nent);
 	}
 
+	/* CR4 bits need their CPUID feature: OSXSAVE needs XSAVE. */
+	e = find(c, 1, 0);
+	e->ecx &= ~LEAF1_ECX_XSAVE;
 	ASSERT_EQ(0, __vcpu_ioctl(vcpu, KVM_SET_CPUID2, c));
 	vcpu_setup_mode(vcpu, GUEST_MODE_LONG, GUEST_CODE_GPA);
+	vcpu_sregs_get(vcpu, &sregs);
+	sregs.cr4 |= X86_CR4_OSXSAVE;
+	EXPECT_EQ(-1, __vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs));
+	EXPECT_EQ(EINVAL, errno);
+	e->ecx = find(kvm_supported_cpuid(), 1, 0)->ecx &
+		 ~(LEAF1_ECX_X2APIC | LEAF1_ECX_DEADLINE);
+
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, KVM_SET_CPUID2, c));
 	got->nent = c->nent - 1;
 	EXPECT_EQ(-1, __vcpu_ioctl(vcpu, KVM_GET_CPUID2, got));
 	EXPECT_EQ(E2BIG, errno);
@@ -697,9 +709,9 @@ static unsigned int maxphyaddr(void)
 /* APIC_BASE, MTRRs and friends from the guest, as a VMM sets them up. */
 TEST(boot_msrs)
 {
-	u64 phys = (1ULL << maxphyaddr()) - 1;
-	u64 mask0 = (phys & ~0x7fffffffULL) | BIT(11);
 	const u64 on = APIC_BASE | APIC_EN | APIC_BSP;
+	u64 phys, mask0;
+	/* Ops 14 and 17 get their PHYSMASK0 values below. */
 	struct msr_op ops[] = {
 		RD(MSR_IA32_APICBASE),
 		WR(MSR_IA32_APICBASE, APIC_BASE | APIC_BSP),
@@ -715,10 +727,10 @@ TEST(boot_msrs)
 		WR(MSR_MTRR_DEF_TYPE, 0xc02),		/* bad type */
 		WR(MSR_MTRR_DEF_TYPE, 0x1c06),		/* reserved */
 		WR(MSR_MTRR_BASE0, 0x80000006),
-		WR(MSR_MTRR_MASK0, mask0),
+		WR(MSR_MTRR_MASK0, 0),
 		RD(MSR_MTRR_BASE0),
 		RD(MSR_MTRR_MASK0),
-		WR(MSR_MTRR_MASK0, mask0 | (phys + 1)),	/* > MAXPHYADDR */
+		WR(MSR_MTRR_MASK0, 0),			/* > MAXPHYADDR */
 		WR(MSR_MTRR_FIX64K, 0x0606060606060606ULL),
 		RD(MSR_MTRR_FIX64K),
 		WR(MSR_MTRR_FIX64K, 0x0606060606060602ULL),
@@ -734,6 +746,10 @@ TEST(boot_msrs)
 	bool loaded;
 
 	ASSERT_EQ(0, test_device_prepare(&loaded));
+	phys = (1ULL << maxphyaddr()) - 1;
+	mask0 = (phys & ~0x7fffffffULL) | BIT(11);
+	ops[14].value = mask0;
+	ops[17].value = mask0 | (phys + 1);
 	vm = vm_create();
 	vm_setup_memory(vm);
 	vm_load_code(vm, GUEST_MODE_LONG, &msr_code);
