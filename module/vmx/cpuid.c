@@ -156,6 +156,9 @@ static void vmx_basic_leaves(u32 max)
 	/* MOV to CR3 must not exit, or its PCID bits would need emulating. */
 	bool pcid = vmx_cr4_ok(X86_CR4_PCIDE) &&
 		    !(vmx_config.ctls[VMX_CTL_PROC] & CPU_BASED_CR3_LOAD_EXITING);
+	/* INVPCID exits when INVLPG does (SDM Vol. 3C, conditional exits). */
+	bool invpcid = cpu_has_vmx_invpcid() &&
+		       !(vmx_config.ctls[VMX_CTL_PROC] & CPU_BASED_INVLPG_EXITING);
 	struct kvm_cpuid_entry2 *e;
 	u32 i;
 
@@ -197,8 +200,7 @@ static void vmx_basic_leaves(u32 max)
 				   F(FSGSBASE) : 0) |
 				  (vmx_cr4_ok(X86_CR4_SMEP) ? F(SMEP) : 0) |
 				  (vmx_cr4_ok(X86_CR4_SMAP) ? F(SMAP) : 0) |
-				  (pcid && cpu_has_vmx_invpcid() ?
-				   F(INVPCID) : 0) |
+				  (pcid && invpcid ? F(INVPCID) : 0) |
 				  (ymm ? F(AVX2) : 0) |
 				  (zmm ? F(AVX512F) | F(AVX512DQ) |
 				   F(AVX512IFMA) | F(AVX512PF) |
