@@ -323,6 +323,9 @@ static void vmx_extended_leaves(void)
 		e = vmx_add(0x80000008, 0, false);
 		if (e) {
 			e->eax &= 0xffff;	/* physical and linear widths */
+			/* No LA57 for guests: 48-bit linear addresses. */
+			if (((e->eax >> 8) & 0xff) > 48)
+				e->eax = (e->eax & 0xff) | 48 << 8;
 			e->ebx = 0;
 			e->ecx = 0;
 			e->edx = 0;
