@@ -149,7 +149,7 @@ static bool hvx_cpuid_equal(const struct kvm_cpuid_entry2 *a,
 
 /*
  * KVM_SET_CPUID2.  Once the vCPU has run, only the table it has may be set
- * again (-EBUSY otherwise), as on KVM: the guest may already rely on it.
+ * again (-EINVAL otherwise, as on KVM): the guest may already rely on it.
  */
 static int hvx_vcpu_set_cpuid(struct hvx_vcpu *vcpu,
 			      struct kvm_cpuid2 __user *ucpuid)
@@ -172,7 +172,7 @@ static int hvx_vcpu_set_cpuid(struct hvx_vcpu *vcpu,
 	if (vcpu->ran) {
 		n = hvx_backend->get_cpuid(vcpu, &cur);
 		r = n == cpuid.nent && hvx_cpuid_equal(cur, entries, n) ?
-		    0 : -EBUSY;
+		    0 : -EINVAL;
 	} else {
 		r = hvx_backend->set_cpuid(vcpu, entries, cpuid.nent);
 	}

@@ -81,7 +81,8 @@ GUEST_CODE(cpuid_code,
 /*
  * One MSR access of msr_code: RDMSR (op 0) or WRMSR (op 1) of index with
  * value; the guest stores what it read and whether it took #GP.  Op 2 runs
- * CPUID leaf index and stores ECX, EDX.
+ * CPUID leaf index and stores ECX, EDX.  Op 3 ORs value into CR4 and
+ * stores CR4.
  */
 struct msr_op {
 	u32 op, index;
@@ -93,24 +94,27 @@ struct msr_op {
 #define OP_RD		0
 #define OP_WR		1
 #define OP_CPUID	2
+#define OP_CR4		3
 #define RD(i)		{ .op = OP_RD, .index = (i) }
 #define WR(i, v)	{ .op = OP_WR, .index = (i), .value = (v) }
 #define CPUID_OP(l)	{ .op = OP_CPUID, .index = (l) }
 
 /*
  * Long mode only.  The #GP handler at offset 2 (behind a short jump) skips
- * the 2-byte RDMSR/WRMSR and sets %ebp.  %edi ops at (%esi).
+ * the faulting instruction (%r8 bytes: RDMSR/WRMSR 2, MOV to CR4 3) and
+ * sets %ebp.  %edi ops at (%esi).
  */
 GUEST_CODE(msr_code,
 	   ".if GUEST_BITS == 64\n"
 	   ".byte 0xeb, 2f - 1f\n"
 	   "1:\n"
 	   "addq $8, %rsp\n"
-	   "addq $2, (%rsp)\n"
+	   "addq %r8, (%rsp)\n"
 	   "movl $1, %ebp\n"
 	   "iretq\n"
 	   "2:\n"
 	   "xorl %ebp, %ebp\n"
+	   "movl $2, %r8d\n"
 	   "movl 4(%esi), %ecx\n"
 	   "movl 8(%esi), %eax\n"
 	   "movl 12(%esi), %edx\n"
@@ -118,6 +122,8 @@ GUEST_CODE(msr_code,
 	   "je 3f\n"
 	   "cmpl $2, (%esi)\n"
 	   "je 4f\n"
+	   "cmpl $3, (%esi)\n"
+	   "je 6f\n"
 	   "rdmsr\n"
 	   "jmp 5f\n"
 	   "3:\n"
@@ -128,6 +134,13 @@ GUEST_CODE(msr_code,
 	   "xorl %ecx, %ecx\n"
 	   "cpuid\n"
 	   "movl %ecx, %eax\n"
+	   "jmp 5f\n"
+	   "6:\n"
+	   "movq %cr4, %rbx\n"
+	   "orq %rax, %rbx\n"
+	   "movl $3, %r8d\n"
+	   "movq %rbx, %cr4\n"
+	   "movq %cr4, %rax\n"
 	   "5:\n"
 	   "movl %eax, 16(%esi)\n"
 	   "movl %edx, 20(%esi)\n"
@@ -300,11 +313,14 @@ TEST(supported_cpuid)
 
 	e = find(c, 1, 0);
 	ASSERT_NE(NULL, e);
-	EXPECT_TRUE(!!(e->ecx & LEAF1_ECX_HYPERVISOR));
 	EXPECT_FALSE(!!(e->ecx & LEAF1_ECX_SMX));
 	EXPECT_FALSE(!!(e->ecx & LEAF1_ECX_MONITOR));
-	/* KVM offers nested VMX and its in-kernel x2APIC; hvx has neither. */
+	/*
+	 * KVM offers nested VMX and its in-kernel x2APIC, and leaves the
+	 * hypervisor bit to the VMM; hvx has neither and sets it.
+	 */
 	if (test_device_is_hvx()) {
+		EXPECT_TRUE(!!(e->ecx & LEAF1_ECX_HYPERVISOR));
 		EXPECT_FALSE(!!(e->ecx & LEAF1_ECX_VMX));
 		EXPECT_FALSE(!!(e->ecx & LEAF1_ECX_X2APIC));
 		EXPECT_FALSE(!!(e->ecx & LEAF1_ECX_DEADLINE));
@@ -467,7 +483,7 @@ TEST(set_get_cpuid)
 	EXPECT_EQ(0, __vcpu_ioctl(vcpu, KVM_SET_CPUID2, c));
 	c->nent--;
 	EXPECT_EQ(-1, __vcpu_ioctl(vcpu, KVM_SET_CPUID2, c));
-	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(EINVAL, errno);
 
 	free(c);
 	free(got);
@@ -782,6 +798,47 @@ TEST(boot_msrs)
 	EXPECT_EQ(on, vcpu_get_msr(vcpu, MSR_IA32_APICBASE));
 	EXPECT_EQ(0xc06ULL, vcpu_get_msr(vcpu, MSR_MTRR_DEF_TYPE));
 	EXPECT_EQ(mask0, vcpu_get_msr(vcpu, MSR_MTRR_MASK0));
+	vm_free(vm);
+	test_device_release(loaded);
+}
+
+/*
+ * CR4.OSXSAVE needs CPUID.XSAVE: #GP without it, allowed with it (the
+ * guest owns the bit then).
+ */
+TEST(cr4_needs_cpuid)
+{
+	struct msr_op ops[] = {
+		{ .op = OP_CR4, .value = X86_CR4_OSXSAVE },
+		{ .op = OP_CR4, .value = 0 },
+	};
+	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid2 *c;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	bool loaded;
+	int xsave;
+
+	ASSERT_EQ(0, test_device_prepare(&loaded));
+	vm = vm_create();
+	vm_setup_memory(vm);
+	vm_load_code(vm, GUEST_MODE_LONG, &msr_code);
+	for (xsave = 0; xsave < 2; xsave++) {
+		vcpu = msr_guest(vm, xsave);
+		c = vmm_table(xsave);
+		e = find(c, 1, 0);
+		if (!xsave)
+			e->ecx &= ~LEAF1_ECX_XSAVE;
+		else if (!(e->ecx & LEAF1_ECX_XSAVE))
+			ops[0].value = 0;	/* no XSAVE: nothing to set */
+		vcpu_ioctl(vcpu, KVM_SET_CPUID2, c);
+		free(c);
+		run_ops(vm, vcpu, ops, ARRAY_SIZE(ops));
+		EXPECT_EQ((u32)!xsave, ops[0].fault);
+		EXPECT_EQ(0U, ops[1].fault);
+		EXPECT_EQ(!!ops[0].value && xsave,
+			  !!(ops[1].out & X86_CR4_OSXSAVE));
+	}
 	vm_free(vm);
 	test_device_release(loaded);
 }
