@@ -20,6 +20,8 @@
 /* Limits reported through KVM_CHECK_EXTENSION. */
 #define HVX_MAX_VCPUS		64
 #define HVX_MAX_MEMSLOTS	32
+/* As KVM: the largest KVM_SET_CPUID2 table. */
+#define HVX_MAX_CPUID_ENTRIES	256
 
 /**
  * struct hvx_memslot - one KVM_SET_USER_MEMORY_REGION slot
@@ -76,6 +78,7 @@ struct hvx_vm {
  * @fault_gpa:	guest-physical address of the access the backend asks the
  *		core to resolve (HVX_RUN_FAULT).
  * @stats:	exit counters, written only by the thread running the vCPU.
+ * @ran:	KVM_RUN was called; the CPUID table may no longer change.
  *
  * The backend embeds this structure in its own (backend_ops.vcpu_size).
  */
@@ -87,6 +90,7 @@ struct hvx_vcpu {
 	void *pio_data;
 	u64 fault_gpa;
 	struct hvx_vcpu_stats stats;
+	bool ran;
 };
 
 /* kvm_run.immediate_exit, renamed by newer kernels' headers (same ABI). */
@@ -164,6 +168,14 @@ enum hvx_run_result {
  * @get_xcrs, @set_xcrs: KVM_GET/SET_XCRS.
  * @exit_name:		the name of a hardware exit reason for statistics,
  *			or NULL when it has none.
+ * @supported_cpuid:	points @entries at the KVM_GET_SUPPORTED_CPUID
+ *			table and returns its number of entries.
+ * @set_cpuid:		KVM_SET_CPUID2 on a kernel copy of at most
+ *			HVX_MAX_CPUID_ENTRIES entries, for a vCPU that has
+ *			not run; -EINVAL (and no change) for a table that
+ *			offers what the backend cannot give.
+ * @get_cpuid:		points @entries at the vCPU's table (KVM_GET_CPUID2)
+ *			and returns its number of entries.
  *
  * The vCPU ops run with hvx_vcpu.mutex held.
  */
@@ -208,6 +220,12 @@ struct hvx_backend_ops {
 	void (*get_xcrs)(struct hvx_vcpu *vcpu, struct kvm_xcrs *xcrs);
 	int (*set_xcrs)(struct hvx_vcpu *vcpu, const struct kvm_xcrs *xcrs);
 	const char *(*exit_name)(unsigned int reason);
+	unsigned int (*supported_cpuid)(const struct kvm_cpuid_entry2 **entries);
+	int (*set_cpuid)(struct hvx_vcpu *vcpu,
+			 const struct kvm_cpuid_entry2 *entries,
+			 unsigned int nent);
+	unsigned int (*get_cpuid)(struct hvx_vcpu *vcpu,
+				  const struct kvm_cpuid_entry2 **entries);
 };
 
 /* The VT-x backend (module/vmx/vmx.c). */

@@ -211,12 +211,35 @@ static long hvx_get_msr_index_list(struct kvm_msr_list __user *ulist)
 	return 0;
 }
 
+/*
+ * KVM_GET_SUPPORTED_CPUID: the whole table or -E2BIG, nent updated only on
+ * success (as KVM).
+ */
+static long hvx_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid)
+{
+	const struct kvm_cpuid_entry2 *entries;
+	struct kvm_cpuid2 cpuid;
+	unsigned int n;
+
+	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
+		return -EFAULT;
+	n = hvx_backend->supported_cpuid(&entries);
+	if (cpuid.nent < n)
+		return -E2BIG;
+	if (copy_to_user(ucpuid->entries, entries, n * sizeof(*entries)) ||
+	    put_user(n, &ucpuid->nent))
+		return -EFAULT;
+	return 0;
+}
+
 static long hvx_dev_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
 	switch (ioctl) {
 	case KVM_GET_MSR_INDEX_LIST:
 		return hvx_get_msr_index_list((void __user *)arg);
+	case KVM_GET_SUPPORTED_CPUID:
+		return hvx_get_supported_cpuid((void __user *)arg);
 	case KVM_GET_API_VERSION:
 		return arg ? -EINVAL : KVM_API_VERSION;
 	case KVM_CHECK_EXTENSION:

@@ -11,6 +11,7 @@
 #include <linux/file.h>
 #include <linux/kvm.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -61,6 +62,7 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	int r;
 
+	vcpu->ran = true;
 	/* As KVM: complete the last exit, then honour immediate_exit. */
 	hvx_backend->vcpu_complete(vcpu);
 
@@ -143,6 +145,69 @@ static int hvx_vcpu_msrs(struct hvx_vcpu *vcpu, struct kvm_msrs __user *umsrs,
 		r = -EFAULT;
 	kfree(entries);
 	return r;
+}
+
+static bool hvx_cpuid_equal(const struct kvm_cpuid_entry2 *a,
+			    const struct kvm_cpuid_entry2 *b, unsigned int n)
+{
+	for (; n; n--, a++, b++)
+		if (a->function != b->function || a->index != b->index ||
+		    a->flags != b->flags || a->eax != b->eax ||
+		    a->ebx != b->ebx || a->ecx != b->ecx || a->edx != b->edx)
+			return false;
+	return true;
+}
+
+/*
+ * KVM_SET_CPUID2.  Once the vCPU has run, only the table it has may be set
+ * again (-EINVAL otherwise, as on KVM): the guest may already rely on it.
+ */
+static int hvx_vcpu_set_cpuid(struct hvx_vcpu *vcpu,
+			      struct kvm_cpuid2 __user *ucpuid)
+{
+	const struct kvm_cpuid_entry2 *cur;
+	struct kvm_cpuid_entry2 *entries;
+	struct kvm_cpuid2 cpuid;
+	unsigned int n;
+	int r;
+
+	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
+		return -EFAULT;
+	if (cpuid.nent > HVX_MAX_CPUID_ENTRIES)
+		return -E2BIG;
+	entries = vmemdup_user(ucpuid->entries,
+			       array_size(cpuid.nent, sizeof(*entries)));
+	if (IS_ERR(entries))
+		return PTR_ERR(entries);
+
+	if (vcpu->ran) {
+		n = hvx_backend->get_cpuid(vcpu, &cur);
+		r = n == cpuid.nent && hvx_cpuid_equal(cur, entries, n) ?
+		    0 : -EINVAL;
+	} else {
+		r = hvx_backend->set_cpuid(vcpu, entries, cpuid.nent);
+	}
+	kvfree(entries);
+	return r;
+}
+
+/* KVM_GET_CPUID2: -E2BIG if nent is too small, else nent is updated. */
+static int hvx_vcpu_get_cpuid(struct hvx_vcpu *vcpu,
+			      struct kvm_cpuid2 __user *ucpuid)
+{
+	const struct kvm_cpuid_entry2 *entries;
+	struct kvm_cpuid2 cpuid;
+	unsigned int n;
+
+	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
+		return -EFAULT;
+	n = hvx_backend->get_cpuid(vcpu, &entries);
+	if (cpuid.nent < n)
+		return -E2BIG;
+	if (copy_to_user(ucpuid->entries, entries, n * sizeof(*entries)) ||
+	    put_user(n, &ucpuid->nent))
+		return -EFAULT;
+	return 0;
 }
 
 static long hvx_vcpu_ioctl(struct file *filp, unsigned int ioctl,
@@ -323,6 +388,12 @@ static long hvx_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		break;
 	case KVM_SET_MSRS:
 		r = hvx_vcpu_msrs(vcpu, argp, true);
+		break;
+	case KVM_SET_CPUID2:
+		r = hvx_vcpu_set_cpuid(vcpu, argp);
+		break;
+	case KVM_GET_CPUID2:
+		r = hvx_vcpu_get_cpuid(vcpu, argp);
 		break;
 	default:
 		/* What KVM returns for an unknown vCPU ioctl. */

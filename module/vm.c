@@ -329,6 +329,7 @@ long hvx_vm_check_extension(unsigned long cap)
 	case KVM_CAP_USER_NMI:
 	case KVM_CAP_INTR_SHADOW:
 	case KVM_CAP_MP_STATE:
+	case KVM_CAP_EXT_CPUID:
 		return 1;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:

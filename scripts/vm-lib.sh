@@ -5,7 +5,7 @@
 HVX_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The KVM-API guest tests run twice in the full suite: against /dev/hvx
 # under their own name, then against /dev/kvm as NAME@kvm.
-HVX_GUEST_TESTS="smoke_test vm_test guest_modes_test mmio_test irq_test run_test concurrency_test leak_test"
+HVX_GUEST_TESTS="smoke_test vm_test guest_modes_test cpuid_test mmio_test irq_test run_test concurrency_test leak_test"
 HVX_SELFTESTS="probe_test load_test sys_ioctl_test kvm_conflict_test $HVX_GUEST_TESTS trace_test"
 HVX_SELFTESTS="$HVX_SELFTESTS $(for t in $HVX_GUEST_TESTS; do printf '%s@kvm ' "$t"; done)"
 HVX_SELFTESTS=${HVX_SELFTESTS% }

@@ -32,9 +32,9 @@ static void vmx_read_fetch_state(struct vmx_fetch_state *st)
 
 	st->rip = vmcs_readl(GUEST_RIP);
 	st->cs_base = vmcs_readl(GUEST_CS_BASE);
-	st->cr0 = vmcs_readl(CR0_READ_SHADOW);
+	st->cr0 = vmx_guest_cr0();
 	st->cr3 = vmcs_readl(GUEST_CR3);
-	st->cr4 = vmcs_readl(CR4_READ_SHADOW);
+	st->cr4 = vmx_guest_cr4();
 	st->efer = vmcs_read64(GUEST_IA32_EFER);
 	st->pdptr[0] = vmcs_read64(GUEST_PDPTR0);
 	st->pdptr[1] = vmcs_read64(GUEST_PDPTR1);

@@ -423,12 +423,13 @@ int vmx_set_events(struct hvx_vcpu *hv, const struct kvm_vcpu_events *events)
  * @xcr0: the new value.
  *
  * Return: 0, or -EINVAL for a value XSETBV would refuse with #GP: a
- * feature the guest state cannot hold, x87 off, AVX without SSE, or a
- * partial AVX-512 set.
+ * feature the guest state cannot hold or its CPUID does not offer, x87
+ * off, AVX without SSE, or a partial AVX-512 set.
  */
 int vmx_set_xcr0(struct vmx_vcpu *vcpu, u64 xcr0)
 {
-	u64 allowed = vmx_host_xcr0 & vcpu->fpu.fpstate->xfeatures;
+	u64 allowed = vmx_host_xcr0 & vcpu->fpu.fpstate->xfeatures &
+		      vmx_cpuid_xcr0(vcpu);
 
 	if ((xcr0 & ~allowed) || !(xcr0 & XFEATURE_MASK_FP) ||
 	    ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)))

@@ -137,17 +137,10 @@ static int handle_triple_fault(struct vmx_vcpu *vcpu)
 	return VMX_EXIT_USER;
 }
 
-/*
- * CPUID answers from the vCPU's CPUID table, as KVM does; until
- * KVM_SET_CPUID2 exists that table is empty, and KVM then answers 0 for
- * every leaf.
- */
+/* CPUID answers from the vCPU's table (KVM_SET_CPUID2), as on KVM. */
 static int handle_cpuid(struct vmx_vcpu *vcpu)
 {
-	vcpu->regs[HVX_REG_RAX] = 0;
-	vcpu->regs[HVX_REG_RBX] = 0;
-	vcpu->regs[HVX_REG_RCX] = 0;
-	vcpu->regs[HVX_REG_RDX] = 0;
+	vmx_cpuid_emulate(vcpu);
 	return handle_skip(vcpu);
 }
 
@@ -174,7 +167,8 @@ static int handle_cr(struct vmx_vcpu *vcpu)
 		if (cr == 0) {
 			r = vmx_set_cr0(vcpu, val);
 		} else if (cr == 4) {
-			r = vmx_set_cr4(vcpu, val);
+			r = val & vmx_cpuid_cr4_reserved(vcpu) ? -EINVAL :
+			    vmx_set_cr4(vcpu, val);
 		} else if (cr == 3) {
 			vmcs_writel(GUEST_CR3, val);
 		} else if (cr == 8) {
@@ -196,10 +190,10 @@ static int handle_cr(struct vmx_vcpu *vcpu)
 				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
 		break;
 	case 2:		/* CLTS */
-		r = vmx_set_cr0(vcpu, vmcs_readl(CR0_READ_SHADOW) & ~X86_CR0_TS);
+		r = vmx_set_cr0(vcpu, vmx_guest_cr0() & ~X86_CR0_TS);
 		break;
 	case 3:		/* LMSW: CR0[3:0], and it cannot clear PE */
-		cr0 = vmcs_readl(CR0_READ_SHADOW);
+		cr0 = vmx_guest_cr0();
 		val = (qual >> 16) & 15;
 		r = vmx_set_cr0(vcpu, (cr0 & ~14UL) | val | (cr0 & X86_CR0_PE));
 		break;
@@ -218,7 +212,7 @@ static int handle_dr(struct vmx_vcpu *vcpu)
 {
 	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
 	unsigned int dr = qual & 7, reg = (qual >> 8) & 15;
-	bool cr4_de = vmcs_readl(CR4_READ_SHADOW) & X86_CR4_DE;
+	bool cr4_de = vmx_guest_cr4() & X86_CR4_DE;
 	unsigned long val;
 
 	if (dr == 4 || dr == 5) {

@@ -426,6 +426,8 @@ static int vmx_hardware_setup(void)
 		xgetbv(XCR_XFEATURE_ENABLED_MASK) : 0;
 
 	r = vmx_l1d_flush_setup();
+	if (!r)
+		r = vmx_cpuid_setup();
 	if (r)
 		vmx_hardware_unsetup();
 	return r;
@@ -696,8 +698,8 @@ static void vmx_set_ia32e_mode(bool on)
  */
 int vmx_set_cr0(struct vmx_vcpu *vcpu, unsigned long cr0)
 {
-	unsigned long old = vmcs_readl(CR0_READ_SHADOW);
-	unsigned long cr4 = vmcs_readl(CR4_READ_SHADOW);
+	unsigned long old = vmx_guest_cr0();
+	unsigned long cr4 = vmx_guest_cr4();
 	u64 efer = vmcs_read64(GUEST_IA32_EFER);
 	u64 fixed0 = vmx_config.cr0_fixed0 & ~(X86_CR0_PE | X86_CR0_PG);
 
@@ -739,8 +741,8 @@ int vmx_set_cr0(struct vmx_vcpu *vcpu, unsigned long cr0)
  */
 int vmx_set_cr4(struct vmx_vcpu *vcpu, unsigned long cr4)
 {
-	unsigned long old = vmcs_readl(CR4_READ_SHADOW);
-	unsigned long cr0 = vmcs_readl(CR0_READ_SHADOW);
+	unsigned long old = vmx_guest_cr4();
+	unsigned long cr0 = vmx_guest_cr0();
 	u64 efer = vmcs_read64(GUEST_IA32_EFER);
 
 	if (cr4 & ~VMX_CR4_GUEST_ALLOWED)
@@ -767,7 +769,7 @@ int vmx_set_cr4(struct vmx_vcpu *vcpu, unsigned long cr4)
 int vmx_set_efer(struct vmx_vcpu *vcpu, u64 efer)
 {
 	u64 old = vmcs_read64(GUEST_IA32_EFER);
-	unsigned long cr0 = vmcs_readl(CR0_READ_SHADOW);
+	unsigned long cr0 = vmx_guest_cr0();
 
 	if (efer & ~VMX_EFER_ALLOWED)
 		return -EINVAL;
@@ -890,6 +892,7 @@ static void vmx_vcpu_reset(struct vmx_vcpu *vcpu)
 				MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 	vcpu->msr_tsc_offset = -rdtsc();
 	vmcs_write64(TSC_OFFSET, vcpu->msr_tsc_offset);
+	vmx_msr_reset(vcpu);
 }
 
 /* Everything in the VMCS that does not change while the vCPU lives. */
@@ -1015,6 +1018,7 @@ static void vmx_vcpu_destroy(struct hvx_vcpu *hv)
 	struct vmx_vcpu *vcpu = to_vmx(hv);
 
 	vmx_vmcs_clear(vcpu);
+	vmx_cpuid_free(vcpu);
 	fpu_free_guest_fpstate(&vcpu->fpu);
 	ida_free(&vmx_vpids, vcpu->vpid);
 	__free_page(vcpu->vmcs);
@@ -1373,8 +1377,7 @@ static void vmx_vcpu_put(struct hvx_vcpu *hv)
 	run->ready_for_interrupt_injection = vmx_ready_for_interrupt(vcpu);
 	preempt_enable();
 	run->cr8 = vcpu->cr8;
-	run->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
-			 (hv->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
+	run->apic_base = vcpu->msrs.apic_base;
 	run->flags = 0;
 }
 
@@ -1457,14 +1460,13 @@ static void vmx_get_sregs(struct hvx_vcpu *hv, struct kvm_sregs *sregs)
 	sregs->gdt.limit = vmcs_read32(GUEST_GDTR_LIMIT);
 	sregs->idt.base = vmcs_readl(GUEST_IDTR_BASE);
 	sregs->idt.limit = vmcs_read32(GUEST_IDTR_LIMIT);
-	sregs->cr0 = vmcs_readl(CR0_READ_SHADOW);
+	sregs->cr0 = vmx_guest_cr0();
 	sregs->cr2 = vcpu->cr2;
 	sregs->cr3 = vmcs_readl(GUEST_CR3);
-	sregs->cr4 = vmcs_readl(CR4_READ_SHADOW);
+	sregs->cr4 = vmx_guest_cr4();
 	sregs->efer = vmcs_read64(GUEST_IA32_EFER);
 	sregs->cr8 = 0;
-	sregs->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
-			   (hv->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
+	sregs->apic_base = vcpu->msrs.apic_base;
 	preempt_enable();
 	/* The external interrupt being delivered, as KVM reports it. */
 	if ((vcpu->ev.intr_info & INTR_INFO_INTR_TYPE_MASK) ==
@@ -1508,6 +1510,9 @@ static int vmx_set_sregs(struct hvx_vcpu *hv, const struct kvm_sregs *sregs)
 		return -EINVAL;
 	if (sregs->cr3 >> boot_cpu_data.x86_phys_bits)
 		return -EINVAL;
+	if (vmx_check_apic_base(vcpu, sregs->apic_base, true) ||
+	    (cr4 & vmx_cpuid_cr4_reserved(vcpu)))
+		return -EINVAL;
 
 	preempt_disable();
 	vmx_vcpu_load(vcpu);
@@ -1518,6 +1523,7 @@ static int vmx_set_sregs(struct hvx_vcpu *hv, const struct kvm_sregs *sregs)
 	vmcs_writel(GUEST_IDTR_BASE, sregs->idt.base);
 	vmcs_write32(GUEST_IDTR_LIMIT, sregs->idt.limit);
 	vcpu->cr2 = sregs->cr2;
+	vcpu->msrs.apic_base = sregs->apic_base;
 	vmcs_writel(GUEST_CR3, sregs->cr3);
 	vmcs_write64(GUEST_IA32_EFER, efer);
 	vmx_set_ia32e_mode(efer & EFER_LMA);
@@ -1602,7 +1608,7 @@ int vmx_get_msr(struct vmx_vcpu *vcpu, u32 index, u64 *data)
 		*data = vcpu->msr_misc_enable;
 		break;
 	default:
-		return -EINVAL;
+		return vmx_get_boot_msr(vcpu, index, data);
 	}
 	return 0;
 }
@@ -1683,7 +1689,7 @@ int vmx_set_msr(struct vmx_vcpu *vcpu, u32 index, u64 data)
 		vcpu->msr_misc_enable = data;
 		break;
 	default:
-		return -EINVAL;
+		return vmx_set_boot_msr(vcpu, index, data);
 	}
 
 	/* A syscall MSR written while the guest's are in the hardware. */
@@ -1750,6 +1756,21 @@ static const u32 vmx_msr_list[] = {
 	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE, MSR_IA32_SYSENTER_CS,
 	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_IA32_CR_PAT,
 	MSR_IA32_TSC, MSR_IA32_MISC_ENABLE,
+	/* msr.c */
+	MSR_IA32_PLATFORM_ID, MSR_IA32_APICBASE, MSR_IA32_FEAT_CTL,
+	MSR_IA32_UCODE_REV, VMX_MSR_MTRRCAP, VMX_MSR_MTRR_DEF_TYPE,
+	VMX_MSR_MTRR_BASE0, VMX_MSR_MTRR_BASE0 + 1,
+	VMX_MSR_MTRR_BASE0 + 2, VMX_MSR_MTRR_BASE0 + 3,
+	VMX_MSR_MTRR_BASE0 + 4, VMX_MSR_MTRR_BASE0 + 5,
+	VMX_MSR_MTRR_BASE0 + 6, VMX_MSR_MTRR_BASE0 + 7,
+	VMX_MSR_MTRR_BASE0 + 8, VMX_MSR_MTRR_BASE0 + 9,
+	VMX_MSR_MTRR_BASE0 + 10, VMX_MSR_MTRR_BASE0 + 11,
+	VMX_MSR_MTRR_BASE0 + 12, VMX_MSR_MTRR_BASE0 + 13,
+	VMX_MSR_MTRR_BASE0 + 14, VMX_MSR_MTRR_BASE0 + 15,
+	VMX_MSR_MTRR_FIX64K, VMX_MSR_MTRR_FIX16K, VMX_MSR_MTRR_FIX16K + 1,
+	VMX_MSR_MTRR_FIX4K, VMX_MSR_MTRR_FIX4K + 1, VMX_MSR_MTRR_FIX4K + 2,
+	VMX_MSR_MTRR_FIX4K + 3, VMX_MSR_MTRR_FIX4K + 4, VMX_MSR_MTRR_FIX4K + 5,
+	VMX_MSR_MTRR_FIX4K + 6, VMX_MSR_MTRR_FIX4K + 7,
 };
 
 static int vmx_vcpu_get_msr(struct hvx_vcpu *hv, u32 index, u64 *data)
@@ -1813,4 +1834,7 @@ const struct hvx_backend_ops vmx_backend_ops = {
 	.get_fpu = vmx_get_fpu,
 	.set_fpu = vmx_set_fpu,
 	.exit_name = vmx_exit_name,
+	.supported_cpuid = vmx_supported_cpuid,
+	.set_cpuid = vmx_set_cpuid,
+	.get_cpuid = vmx_get_cpuid,
 };

@@ -12,6 +12,7 @@
 
 #include "hvx.h"
 #include "decode.h"
+#include "cpuid.h"
 #include "vmcs.h"
 #include "vmenter.h"
 #include "../ept/ept.h"
@@ -108,6 +109,8 @@ struct vmx_events {
  *		guest; a change means another task ran in between.
  * @ev:		events for the guest.
  * @proc_ctls:	the VMCS primary processor-based controls.
+ * @cpuid:	the CPUID table (cpuid.c).
+ * @msrs:	boot-time MSRs (msr.c).
  */
 struct vmx_vcpu {
 	struct hvx_vcpu vcpu;
@@ -144,6 +147,8 @@ struct vmx_vcpu {
 	unsigned long l1d_switches;
 	struct vmx_events ev;
 	u32 proc_ctls;
+	struct vmx_cpuid cpuid;
+	struct vmx_msr_state msrs;
 };
 
 static inline struct vmx_vcpu *to_vmx(struct hvx_vcpu *vcpu)
@@ -191,6 +196,27 @@ static inline bool vmx_events_idle(const struct vmx_vcpu *vcpu,
 	       ev->entered == VMX_EVENT_NONE &&
 	       !(vcpu->proc_ctls & (CPU_BASED_INTR_WINDOW_EXITING |
 				    CPU_BASED_NMI_WINDOW_EXITING));
+}
+
+/*
+ * The guest's CR0 and CR4 as it sees them: the bits it owns (clear in the
+ * guest/host mask) are in the guest field, which it writes without an
+ * exit; the others in the read shadow.  The VMCS must be current.
+ */
+static inline unsigned long vmx_guest_cr0(void)
+{
+	unsigned long mask = vmcs_readl(CR0_GUEST_HOST_MASK);
+
+	return (vmcs_readl(GUEST_CR0) & ~mask) |
+	       (vmcs_readl(CR0_READ_SHADOW) & mask);
+}
+
+static inline unsigned long vmx_guest_cr4(void)
+{
+	unsigned long mask = vmcs_readl(CR4_GUEST_HOST_MASK);
+
+	return (vmcs_readl(GUEST_CR4) & ~mask) |
+	       (vmcs_readl(CR4_READ_SHADOW) & mask);
 }
 
 /* DR6 and DR7 after reset (Intel SDM Vol. 3B, 18.2.3 and 18.2.4). */

@@ -30,8 +30,8 @@
  *
  * Guests run in -m mode (long, the default; paged or protected) with
  * RFLAGS.IF=1 (with IF=0 Bochs lets no host interrupt exit the guest) and
- * an empty CPUID table, as hvx has no KVM_SET_CPUID2 and KVM answers 0 for
- * every leaf then too; -c gives KVM its supported table instead.  Time is
+ * an empty CPUID table (both answer 0 for every leaf then); -c gives each
+ * device its supported table instead.  Time is
  * CLOCK_MONOTONIC around KVM_RUN; the timed figures are the median of -r
  * rounds after one warm-up round.
  *

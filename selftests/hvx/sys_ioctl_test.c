@@ -74,6 +74,7 @@ static const struct {
 	{ KVM_CAP_SET_IDENTITY_MAP_ADDR, 1 },
 	{ KVM_CAP_IMMEDIATE_EXIT, 1 },
 	{ KVM_CAP_CHECK_EXTENSION_VM, 1 },
+	{ KVM_CAP_EXT_CPUID, 1 },
 	{ KVM_CAP_NR_VCPUS, -1 },
 	{ KVM_CAP_MAX_VCPUS, 64 },
 	{ KVM_CAP_MAX_VCPU_ID, 64 },
@@ -194,7 +195,7 @@ TEST_F(dev, unknown_ioctls)
 	static const unsigned long bad[] = {
 		_IO(KVMIO, 0xff), _IO(KVMIO, 0x0f), KVM_RUN,
 		KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION,
-		KVM_GET_SUPPORTED_CPUID, _IO('x', 1), 0,
+		_IO('x', 1), 0,
 	};
 	unsigned int i;
 

@@ -20,4 +20,15 @@
  */
 #define HVX_SYSFS_VMX_ROOT	"/sys/class/misc/" HVX_DEVICE_NAME "/vmx_root"
 
+/*
+ * What a guest sees of hvx through CPUID (KVM_GET_SUPPORTED_CPUID).  Leaf
+ * HVX_CPUID_LEAF_SIGNATURE: EAX = the highest hypervisor leaf, EBX, ECX,
+ * EDX = the 12 bytes of HVX_CPUID_SIGNATURE.  Leaf HVX_CPUID_LEAF_TIMING:
+ * EAX = TSC frequency in kHz (0: unknown), EBX = local APIC bus frequency
+ * in kHz (0: hvx has no in-kernel APIC; a VMM emulating one sets it).
+ */
+#define HVX_CPUID_LEAF_SIGNATURE	0x40000000
+#define HVX_CPUID_LEAF_TIMING		0x40000010
+#define HVX_CPUID_SIGNATURE		"hvxhvxhvx\0\0\0"
+
 #endif /* _UAPI_LINUX_HVX_H */
