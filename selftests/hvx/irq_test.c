@@ -6,7 +6,7 @@
  * KVM_GET/SET_MP_STATE, in real, protected and long mode, through the
  * guest's own IDT (IVT in real mode); then XSAVE state: a guest using AVX
  * while the VMM thread does too, KVM_GET/SET_XSAVE and KVM_GET/SET_XCRS;
- * and the guest TSC, offset by KVM_SET_MSRS.
+ * the guest TSC, offset by KVM_SET_MSRS; CR4 as the guest set it.
  *
  * A KVM-API client: runs against $HVX_TEST_DEVICE (default /dev/hvx), and
  * against /dev/kvm to check that it tests what KVM does.
@@ -598,6 +598,36 @@ TEST_F(state, tsc_offset)
 	EXPECT_GT(TSC_START + (60ULL << 32), first);
 	EXPECT_LT(first, second);
 	EXPECT_LE(second, now);
+}
+
+/* Set CR4.PGE and CR4.OSFXSR, report CR4, then clear them again. */
+GUEST_CODE(code_cr4,
+	   "movl %cr4, %eax\n"
+	   "orl $0x280, %eax\n"
+	   "movl %eax, %cr4\n"
+	   GUEST_REPORT
+	   "andl $~0x280, %eax\n"
+	   "movl %eax, %cr4\n"
+	   GUEST_REPORT
+	   GUEST_DONE);
+
+/*
+ * CR4 bits the guest changes itself (without a VM exit on VT-x) show in
+ * KVM_GET_SREGS as they are.
+ */
+TEST_F(state, cr4_written_by_guest)
+{
+	struct kvm_sregs sregs;
+
+	self->vm = vm_create_guest(GUEST_MODE_PROTECTED, &code_cr4,
+				   &self->vcpu);
+	EXPECT_EQ(0x280U, vcpu_run_value(self->vcpu) & 0x280);
+	vcpu_sregs_get(self->vcpu, &sregs);
+	EXPECT_EQ(0x280ULL, sregs.cr4 & 0x280);
+	EXPECT_EQ(0U, vcpu_run_value(self->vcpu) & 0x280);
+	vcpu_sregs_get(self->vcpu, &sregs);
+	EXPECT_EQ(0ULL, sregs.cr4 & 0x280);
+	vcpu_run_done(self->vcpu);
 }
 
 TEST_HARNESS_MAIN
