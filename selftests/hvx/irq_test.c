@@ -602,6 +602,7 @@ TEST_F(state, tsc_offset)
 
 /* Set CR4.PGE and CR4.OSFXSR, report CR4, then clear them again. */
 GUEST_CODE(code_cr4,
+	   ".if GUEST_BITS == 32\n"
 	   "movl %cr4, %eax\n"
 	   "orl $0x280, %eax\n"
 	   "movl %eax, %cr4\n"
@@ -609,6 +610,7 @@ GUEST_CODE(code_cr4,
 	   "andl $~0x280, %eax\n"
 	   "movl %eax, %cr4\n"
 	   GUEST_REPORT
+	   ".endif\n"
 	   GUEST_DONE);
 
 /*
