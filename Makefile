@@ -54,7 +54,7 @@ all: module userspace selftests
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-userspace: $(TOOLS:%=$(BUILD)/bin/%)
+userspace: $(TOOLS:%=$(BUILD)/bin/%) $(BUILD)/bin/hvx-run
 
 $(BUILD)/bin/%: userspace/%.c uapi/linux/hvx.h
 	@mkdir -p $(@D)
@@ -63,6 +63,11 @@ $(BUILD)/bin/%: userspace/%.c uapi/linux/hvx.h
 $(BUILD)/bin/%: userspace/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $<
+
+HVX_RUN_SRC := $(wildcard userspace/hvx-run/*.c)
+$(BUILD)/bin/hvx-run: $(HVX_RUN_SRC) userspace/hvx-run/hvx-run.h uapi/linux/hvx.h
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $(HVX_RUN_SRC)
 
 selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BENCH)
 

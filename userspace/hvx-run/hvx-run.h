@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hvx-run: a userspace launcher for /dev/hvx (and /dev/kvm) that uses only
+ * the "no in-kernel irqchip" subset of the KVM API. Shared declarations.
+ */
+#ifndef HVX_RUN_H
+#define HVX_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define KIB		1024ULL
+#define MIB		(1024 * KIB)
+#define GIB		(1024 * MIB)
+#define NSEC_PER_SEC	1000000000ULL
+
+/* Guest RAM above this address is placed above 4 GiB (PCI hole). */
+#define LOW_RAM_MAX	(3 * GIB)
+#define HIGH_RAM_BASE	(4 * GIB)
+
+/* IRQ lines of the emulated PC. */
+#define IRQ_PIT		0
+#define IRQ_COM1	4
+
+/* How the launcher ends. */
+enum run_end {
+	END_NONE,
+	END_POWEROFF,	/* HLT with interrupts off: status 0 */
+	END_RESET,	/* keyboard controller or 0xcf9 reset: status 0 */
+	END_DEBUG_EXIT,	/* --debug-exit port written: (v << 1) | 1 */
+	END_QUIT,	/* Ctrl-A x on the console: status 0 */
+	END_ERROR,	/* the guest died or the launcher failed: status 1 */
+};
+
+struct options {
+	const char *device;
+	const char *kernel;
+	const char *initrd;
+	const char *append;
+	uint64_t mem_size;
+	uint64_t flat_addr;
+	bool flat;
+	int debug_exit_port;	/* -1: none */
+	bool verbose;
+};
+
+struct machine {
+	const struct options *opt;
+	int sys_fd, vm_fd, vcpu_fd;
+	bool is_linux;		/* the guest is a bzImage */
+	struct kvm_run *run;
+	size_t run_size;
+	uint8_t *ram;		/* guest RAM: [0, low_size) then [4G, ...) */
+	uint64_t ram_size, low_size;
+	uint32_t tsc_khz;
+	enum run_end end;
+	int exit_status;
+};
+
+/* main.c */
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *guest_ptr(struct machine *m, uint64_t gpa, uint64_t len);
+uint64_t now_ns(void);
+
+/* loader.c */
+void load_guest(struct machine *m);
+
+/* cpu.c */
+void cpu_setup_cpuid(struct machine *m);
+void cpu_dump(struct machine *m);
+
+/* vcpu.c */
+void vcpu_loop(struct machine *m);
+void machine_end(struct machine *m, enum run_end end, int status);
+
+/* devices: port I/O dispatch (io.c) */
+void io_access(struct machine *m, uint16_t port, uint8_t *data, int size,
+	       bool out);
+/* Catch up device time and input; returns the next timer deadline (ns). */
+uint64_t devices_poll(struct machine *m);
+
+/* pic.c: the i8259 pair */
+void pic_set_irq(int irq, int level);
+bool pic_pending(void);
+int pic_ack(void);
+uint8_t pic_read(uint16_t port);
+void pic_write(uint16_t port, uint8_t val);
+
+/* pit.c: the i8254 and port 0x61 */
+uint8_t pit_read(uint16_t port);
+void pit_write(uint16_t port, uint8_t val);
+uint64_t pit_poll(uint64_t now);
+
+/* serial.c: the 16550A at 0x3f8 */
+void serial_init(int in_fd, int out_fd);
+uint8_t serial_read(uint16_t port);
+void serial_write(uint16_t port, uint8_t val);
+void serial_poll(struct machine *m);
+int serial_input_fd(void);
+
+/* console.c: the launcher's terminal */
+void console_init(void);
+void console_restore(void);
+
+/* cmos.c */
+uint8_t cmos_read(uint16_t port);
+void cmos_write(uint16_t port, uint8_t val);
+
+#endif
