@@ -40,7 +40,7 @@ cd /payload || exit 1
 export HVX_KO=/payload/hvx.ko
 
 # The KVM-API clients, which run against /dev/hvx and /dev/kvm alike.
-guest_tests="smoke_test vm_test guest_modes_test run_test concurrency_test leak_test"
+guest_tests="smoke_test vm_test guest_modes_test run_test concurrency_test leak_test hvx_run_test"
 
 suite=full
 tests=""
