@@ -47,7 +47,7 @@ DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 BPFTRACE_SCRIPTS := $(wildcard userspace/tools/*.bt)
 # hvx_run_test (a shell script) and the guests it boots with hvx-run.
 HVX_RUN_TEST := $(addprefix $(BUILD)/selftests/,hvx_run_test hvx-run-flat.bin \
-		hvx-run-multiboot.elf hvx-run-initramfs.cpio.gz)
+		hvx-run-multiboot.elf hvx-run-initramfs.cpio)
 
 .PHONY: all module userspace selftests host-test deps check demo vm-test \
 	bench clean install install-dkms
@@ -127,7 +127,7 @@ $(BUILD)/selftests/hvx-run-multiboot.elf: $(GUESTS)/multiboot.S $(GUESTS)/multib
 	$(LD) -m elf_i386 --no-warn-rwx-segments -T $(GUESTS)/multiboot.lds \
 		-o $@ $(BUILD)/guests/multiboot.o
 
-$(BUILD)/selftests/hvx-run-initramfs.cpio.gz: scripts/mkinitramfs.sh
+$(BUILD)/selftests/hvx-run-initramfs.cpio: scripts/mkinitramfs.sh
 	@mkdir -p $(@D)
 	scripts/mkinitramfs.sh $@
 

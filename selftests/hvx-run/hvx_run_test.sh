@@ -5,7 +5,7 @@
 # /dev/hvx; the suite runs it again as hvx_run_test@kvm on /dev/kvm).
 # Run from the CI VM payload directory, which holds hvx-run, the test
 # guests (hvx-run-flat.bin, hvx-run-multiboot.elf), the busybox initramfs
-# (hvx-run-initramfs.cpio.gz) and, where the CI run affords a nested Linux
+# (hvx-run-initramfs.cpio) and, where the CI run affords a nested Linux
 # boot, the VM's own kernel as vmlinuz. TAP output.
 #
 #   flat       a real-mode binary: string I/O, PIC, PIT interrupts, HLT,
@@ -84,7 +84,7 @@ r=$?
 [ $r -eq 0 ] || diag "$tmp/e2"
 ok $r "errors: a bad memory size fails with status 2 and says so"
 
-$run --device "$dev" --kernel hvx-run-initramfs.cpio.gz </dev/null \
+$run --device "$dev" --kernel hvx-run-initramfs.cpio </dev/null \
 	>"$tmp/e3" 2>&1
 st=$?
 [ $st -eq 1 ] && grep -q "neither a Linux bzImage nor a multiboot kernel" "$tmp/e3"
@@ -105,7 +105,7 @@ start=$(cut -d. -f1 /proc/uptime)
 # The guest reads a line that starts with hvx-input-: offer it every second.
 (while sleep 1; do echo "hvx-input-42" || exit 0; done) |
 	timeout "${HVX_RUN_LINUX_TIMEOUT:-1500}" $run --device "$dev" -m 160M \
-		--kernel vmlinuz --initrd hvx-run-initramfs.cpio.gz \
+		--kernel vmlinuz --initrd hvx-run-initramfs.cpio \
 		--append "console=ttyS0 noapic nolapic acpi=off loglevel=4 panic=-1" \
 		>"$tmp/linux" 2>&1
 st=$?

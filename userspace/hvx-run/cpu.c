@@ -10,7 +10,8 @@
  * Instead the TSC rate is given the architectural way, by leaf 0x15 (Intel
  * SDM Vol. 2A, CPUID "Time Stamp Counter and Nominal Core Crystal Clock
  * Information"): TSC Hz = ECX * EBX / EAX. It comes from hvx's leaf
- * 0x40000010 (EAX = TSC kHz) or from KVM_GET_TSC_KHZ, so that Linux's
+ * 0x40000010 (EAX = TSC kHz; 0x40000000 says "hvxhvxhvx") or from
+ * KVM_GET_TSC_KHZ, so that Linux's
  * native_calibrate_tsc() knows the rate without a PIT calibration.
  */
 #include <errno.h>
@@ -65,9 +66,15 @@ static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c,
 static uint32_t tsc_khz(struct machine *m, struct kvm_cpuid2 *c)
 {
 	struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x40000000, 0);
+	char sig[12];
 	int r;
 
-	if (e && !memcmp(&e->ebx, "hvx\0", 4)) {
+	if (e) {
+		memcpy(sig, &e->ebx, 4);
+		memcpy(sig + 4, &e->ecx, 4);
+		memcpy(sig + 8, &e->edx, 4);
+	}
+	if (e && !memcmp(sig, "hvxhvxhvx", 9)) {
 		e = cpuid_find(c, HVX_CPUID_TSC_LEAF, 0);
 		return e ? e->eax : 0;
 	}
