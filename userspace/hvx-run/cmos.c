@@ -9,19 +9,19 @@
 
 #include "hvx-run.h"
 
-static uint8_t index_reg;
-static uint8_t ram[128] = {
+static u8 index_reg;
+static u8 ram[128] = {
 	[0x0a] = 0x26,		/* 32.768 kHz time base, 1024 Hz rate */
 	[0x0b] = 0x02,		/* 24-hour, BCD, no interrupts */
 	[0x0d] = 0x80,		/* battery good */
 };
 
-static uint8_t bcd(int v)
+static u8 bcd(int v)
 {
 	return (v / 10) << 4 | v % 10;
 }
 
-uint8_t cmos_read(uint16_t port)
+u8 cmos_read(u16 port)
 {
 	time_t t = time(NULL);
 	struct tm tm;
@@ -43,7 +43,7 @@ uint8_t cmos_read(uint16_t port)
 	}
 }
 
-void cmos_write(uint16_t port, uint8_t val)
+void cmos_write(u16 port, u8 val)
 {
 	if (port == 0x70) {
 		index_reg = val & 0x7f;

@@ -22,9 +22,9 @@
 
 #include "hvx-run.h"
 
-#define CPUID_1_EDX_APIC	(1u << 9)
-#define CPUID_1_ECX_X2APIC	(1u << 21)
-#define CPUID_1_ECX_DEADLINE	(1u << 24)
+#define CPUID_1_EDX_APIC	BIT(9)
+#define CPUID_1_ECX_X2APIC	BIT(21)
+#define CPUID_1_ECX_DEADLINE	BIT(24)
 #define HVX_CPUID_TSC_LEAF	0x40000010
 
 static struct kvm_cpuid2 *cpuid_get_supported(struct machine *m)
@@ -53,9 +53,9 @@ static struct kvm_cpuid2 *cpuid_get_supported(struct machine *m)
 }
 
 static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c,
-					   uint32_t fn, uint32_t index)
+					   u32 fn, u32 index)
 {
-	uint32_t i;
+	u32 i;
 
 	for (i = 0; i < c->nent; i++)
 		if (c->entries[i].function == fn && c->entries[i].index == index)
@@ -63,7 +63,7 @@ static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c,
 	return NULL;
 }
 
-static uint32_t tsc_khz(struct machine *m, struct kvm_cpuid2 *c)
+static u32 tsc_khz(struct machine *m, struct kvm_cpuid2 *c)
 {
 	struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x40000000, 0);
 	char sig[12];
@@ -86,7 +86,7 @@ void cpu_setup_cpuid(struct machine *m)
 {
 	struct kvm_cpuid2 *c = cpuid_get_supported(m);
 	struct kvm_cpuid_entry2 *e;
-	uint32_t i, j, mult;
+	u32 i, j, mult;
 
 	m->tsc_khz = tsc_khz(m, c);
 
@@ -106,7 +106,7 @@ void cpu_setup_cpuid(struct machine *m)
 	}
 
 	if (!m->tsc_khz) {
-		warnx("the device reports no TSC rate: the guest calibrates the TSC itself");
+		warnx("the device reports no TSC rate: the guest calibrates its TSC");
 	} else {
 		e = cpuid_find(c, 0, 0);
 		if (e && e->eax < 0x15)
@@ -133,7 +133,8 @@ void cpu_setup_cpuid(struct machine *m)
 
 static void dump_seg(const char *name, const struct kvm_segment *s)
 {
-	fprintf(stderr, "  %-3s sel %04x base %016llx limit %08x type %x p%u dpl%u s%u l%u db%u g%u%s\n",
+	fprintf(stderr,
+		"  %-3s sel %04x base %016llx limit %08x type %x p%u dpl%u s%u l%u db%u g%u%s\n",
 		name, s->selector, (unsigned long long)s->base, s->limit,
 		s->type, s->present, s->dpl, s->s, s->l, s->db, s->g,
 		s->unusable ? " unusable" : "");

@@ -10,7 +10,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
+#include <linux/types.h>
 
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+
+#define BIT(n)		(1U << (n))
+#define BIT_ULL(n)	(1ULL << (n))
+#define __hvx_attr(x)	__attribute__((x))
+#define __noreturn	__hvx_attr(__noreturn__)
+#define __printf(a, b)	__hvx_attr(__format__(printf, a, b))
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define KIB		1024ULL
 #define MIB		(1024 * KIB)
@@ -40,8 +51,8 @@ struct options {
 	const char *kernel;
 	const char *initrd;
 	const char *append;
-	uint64_t mem_size;
-	uint64_t flat_addr;
+	u64 mem_size;
+	u64 flat_addr;
 	bool flat;
 	int debug_exit_port;	/* -1: none */
 	bool verbose;
@@ -53,18 +64,18 @@ struct machine {
 	bool is_linux;		/* the guest is a bzImage */
 	struct kvm_run *run;
 	size_t run_size;
-	uint8_t *ram;		/* guest RAM: [0, low_size) then [4G, ...) */
-	uint64_t ram_size, low_size;
-	uint32_t tsc_khz;
+	u8 *ram;		/* guest RAM: [0, low_size) then [4G, ...) */
+	u64 ram_size, low_size;
+	u32 tsc_khz;
 	enum run_end end;
 	int exit_status;
 };
 
 /* main.c */
-void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void *guest_ptr(struct machine *m, uint64_t gpa, uint64_t len);
-uint64_t now_ns(void);
+__noreturn __printf(1, 2) void die(const char *fmt, ...);
+__printf(1, 2) void warnx(const char *fmt, ...);
+void *guest_ptr(struct machine *m, u64 gpa, u64 len);
+u64 now_ns(void);
 
 /* loader.c */
 void load_guest(struct machine *m);
@@ -78,27 +89,27 @@ void vcpu_loop(struct machine *m);
 void machine_end(struct machine *m, enum run_end end, int status);
 
 /* devices: port I/O dispatch (io.c) */
-void io_access(struct machine *m, uint16_t port, uint8_t *data, int size,
+void io_access(struct machine *m, u16 port, u8 *data, int size,
 	       bool out);
 /* Catch up device time and input; returns the next timer deadline (ns). */
-uint64_t devices_poll(struct machine *m);
+u64 devices_poll(struct machine *m);
 
 /* pic.c: the i8259 pair */
 void pic_set_irq(int irq, int level);
 bool pic_pending(void);
 int pic_ack(void);
-uint8_t pic_read(uint16_t port);
-void pic_write(uint16_t port, uint8_t val);
+u8 pic_read(u16 port);
+void pic_write(u16 port, u8 val);
 
 /* pit.c: the i8254 and port 0x61 */
-uint8_t pit_read(uint16_t port);
-void pit_write(uint16_t port, uint8_t val);
-uint64_t pit_poll(uint64_t now);
+u8 pit_read(u16 port);
+void pit_write(u16 port, u8 val);
+u64 pit_poll(u64 now);
 
 /* serial.c: the 16550A at 0x3f8 */
 void serial_init(int in_fd, int out_fd);
-uint8_t serial_read(uint16_t port);
-void serial_write(uint16_t port, uint8_t val);
+u8 serial_read(u16 port);
+void serial_write(u16 port, u8 val);
 void serial_poll(struct machine *m);
 int serial_input_fd(void);
 
@@ -107,7 +118,7 @@ void console_init(void);
 void console_restore(void);
 
 /* cmos.c */
-uint8_t cmos_read(uint16_t port);
-void cmos_write(uint16_t port, uint8_t val);
+u8 cmos_read(u16 port);
+void cmos_write(u16 port, u8 val);
 
 #endif

@@ -20,7 +20,7 @@
 
 #include "hvx-run.h"
 
-static uint8_t io_in8(uint16_t port)
+static u8 io_in8(u16 port)
 {
 	switch (port) {
 	case 0x20 ... 0x21:
@@ -43,7 +43,7 @@ static uint8_t io_in8(uint16_t port)
 	}
 }
 
-static void io_out8(struct machine *m, uint16_t port, uint8_t val)
+static void io_out8(struct machine *m, u16 port, u8 val)
 {
 	switch (port) {
 	case 0x20 ... 0x21:
@@ -80,10 +80,10 @@ static void io_out8(struct machine *m, uint16_t port, uint8_t val)
  * split into consecutive byte ports, as the ISA bus does. The debug-exit
  * port takes the whole value.
  */
-void io_access(struct machine *m, uint16_t port, uint8_t *data, int size,
+void io_access(struct machine *m, u16 port, u8 *data, int size,
 	       bool out)
 {
-	uint32_t v = 0;
+	u32 v = 0;
 	int i;
 
 	if (m->opt->debug_exit_port >= 0 && port == m->opt->debug_exit_port) {
@@ -103,7 +103,7 @@ void io_access(struct machine *m, uint16_t port, uint8_t *data, int size,
 	}
 }
 
-uint64_t devices_poll(struct machine *m)
+u64 devices_poll(struct machine *m)
 {
 	serial_poll(m);
 	return pit_poll(now_ns());

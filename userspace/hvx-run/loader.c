@@ -50,13 +50,13 @@
 #define SEL_DATA	0x18	/* __BOOT_DS */
 #define SEL_TSS		0x20
 
-#define X86_CR0_PE	(1ULL << 0)
-#define X86_CR0_ET	(1ULL << 4)
-#define X86_CR0_NE	(1ULL << 5)
-#define X86_CR0_PG	(1ULL << 31)
-#define X86_CR4_PAE	(1ULL << 5)
-#define EFER_LME	(1ULL << 8)
-#define EFER_LMA	(1ULL << 10)
+#define X86_CR0_PE	BIT_ULL(0)
+#define X86_CR0_ET	BIT_ULL(4)
+#define X86_CR0_NE	BIT_ULL(5)
+#define X86_CR0_PG	BIT_ULL(31)
+#define X86_CR4_PAE	BIT_ULL(5)
+#define EFER_LME	BIT_ULL(8)
+#define EFER_LMA	BIT_ULL(10)
 
 /* boot_params and setup header offsets (zero-page.rst, boot.rst). */
 #define BP_E820_ENTRIES		0x1e8
@@ -86,25 +86,38 @@
 #define MB_MAGIC		0x1badb002
 #define MB_BOOT_MAGIC		0x2badb002
 #define MB_SEARCH		8192
-#define MB_FLAG_ALIGN		(1u << 0)
-#define MB_FLAG_MEMINFO		(1u << 1)
-#define MB_FLAG_VIDEO		(1u << 2)
-#define MB_FLAG_AOUT		(1u << 16)
-#define MB_INFO_MEM		(1u << 0)
-#define MB_INFO_CMDLINE		(1u << 2)
-#define MB_INFO_MODS		(1u << 3)
-#define MB_INFO_MMAP		(1u << 6)
-#define MB_INFO_LOADER		(1u << 9)
+#define MB_FLAG_ALIGN		BIT(0)
+#define MB_FLAG_MEMINFO		BIT(1)
+#define MB_FLAG_VIDEO		BIT(2)
+#define MB_FLAG_AOUT		BIT(16)
+#define MB_INFO_MEM		BIT(0)
+#define MB_INFO_CMDLINE		BIT(2)
+#define MB_INFO_MODS		BIT(3)
+#define MB_INFO_MMAP		BIT(6)
+#define MB_INFO_LOADER		BIT(9)
+
+/* ELF32 headers (the System V ABI), for multiboot kernels. */
+struct elf32_ehdr {
+	u8 e_ident[EI_NIDENT];
+	u16 e_type, e_machine;
+	u32 e_version, e_entry, e_phoff, e_shoff, e_flags;
+	u16 e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
+};
+
+struct elf32_phdr {
+	u32 p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags;
+	u32 p_align;
+};
 
 struct image {
-	uint8_t *data;
+	u8 *data;
 	size_t size;
 	const char *path;
 };
 
 struct e820 {
-	uint64_t addr, size;
-	uint32_t type;
+	u64 addr, size;
+	u32 type;
 };
 
 static void read_file(const char *what, const char *path, struct image *img)
@@ -136,24 +149,24 @@ static void read_file(const char *what, const char *path, struct image *img)
 	close(fd);
 }
 
-static uint16_t get16(const uint8_t *p)
+static u16 get16(const u8 *p)
 {
 	return p[0] | p[1] << 8;
 }
 
-static uint32_t get32(const uint8_t *p)
+static u32 get32(const u8 *p)
 {
-	return get16(p) | (uint32_t)get16(p + 2) << 16;
+	return get16(p) | (u32)get16(p + 2) << 16;
 }
 
-static void put32(uint8_t *p, uint32_t v)
+static void put32(u8 *p, u32 v)
 {
 	memcpy(p, &v, 4);
 }
 
 /* Copy into guest memory, failing loudly on a range outside RAM. */
-static void guest_copy(struct machine *m, uint64_t gpa, const void *src,
-		       uint64_t len, const char *what)
+static void guest_copy(struct machine *m, u64 gpa, const void *src,
+		       u64 len, const char *what)
 {
 	void *dst = guest_ptr(m, gpa, len);
 
@@ -182,20 +195,20 @@ static int build_e820(struct machine *m, struct e820 *e)
 /* GDT: null, 32-bit code, 64-bit code, data, 64-bit TSS (two slots). */
 static void setup_gdt(struct machine *m)
 {
-	uint64_t gdt[6] = {
+	u64 gdt[6] = {
 		0,
 		0x00cf9b000000ffffULL,	/* 0x08: code, 32-bit, 4 GiB */
 		0x00af9b000000ffffULL,	/* 0x10: code, 64-bit */
 		0x00cf93000000ffffULL,	/* 0x18: data, 4 GiB */
 		0x0000890000000067ULL |	/* 0x20: available 64-bit TSS */
-			(uint64_t)TSS_ADDR << 16,
+			(u64)TSS_ADDR << 16,
 		0,
 	};
 
 	guest_copy(m, GDT_ADDR, gdt, sizeof(gdt), "GDT");
 }
 
-static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type,
+static void seg_flat(struct kvm_segment *s, u16 sel, u8 type,
 		     bool code64)
 {
 	*s = (struct kvm_segment){
@@ -230,7 +243,10 @@ static void set_protected_mode(struct machine *m, bool long_mode,
 		seg_flat(&s.cs, SEL_CODE32, 0xb, false);
 	}
 	seg_flat(&s.ds, SEL_DATA, 0x3, false);
-	s.es = s.fs = s.gs = s.ss = s.ds;
+	s.es = s.ds;
+	s.fs = s.ds;
+	s.gs = s.ds;
+	s.ss = s.ds;
 	s.tr = (struct kvm_segment){
 		.base = TSS_ADDR, .limit = 0x67, .selector = SEL_TSS,
 		.type = 0xb, .present = 1,
@@ -245,9 +261,9 @@ static void set_protected_mode(struct machine *m, bool long_mode,
 /* Identity map of the low 4 GiB with 2 MiB pages. */
 static void setup_page_tables(struct machine *m)
 {
-	uint64_t *pml4 = guest_ptr(m, PML4_ADDR, 4096);
-	uint64_t *pdpt = guest_ptr(m, PDPT_ADDR, 4096);
-	uint64_t *pd = guest_ptr(m, PD_ADDR, 4 * 4096);
+	u64 *pml4 = guest_ptr(m, PML4_ADDR, 4096);
+	u64 *pdpt = guest_ptr(m, PDPT_ADDR, 4096);
+	u64 *pd = guest_ptr(m, PD_ADDR, 4 * 4096);
 	int i;
 
 	memset(pml4, 0, 4096);
@@ -256,7 +272,7 @@ static void setup_page_tables(struct machine *m)
 	for (i = 0; i < 4; i++)
 		pdpt[i] = (PD_ADDR + i * 4096) | 0x3;
 	for (i = 0; i < 4 * 512; i++)
-		pd[i] = (uint64_t)i << 21 | 0x83;	/* 2 MiB page */
+		pd[i] = (u64)i << 21 | 0x83;	/* 2 MiB page */
 }
 
 static bool is_bzimage(const struct image *k)
@@ -265,8 +281,7 @@ static bool is_bzimage(const struct image *k)
 	       !memcmp(k->data + BP_HEADER, "HdrS", 4);
 }
 
-static uint32_t load_cmdline(struct machine *m, const char *prefix,
-			     uint32_t max)
+static u32 load_cmdline(struct machine *m, const char *prefix, u32 max)
 {
 	const char *append = m->opt->append ? m->opt->append : "";
 	size_t len = strlen(append) + (prefix ? strlen(prefix) + 1 : 0);
@@ -277,26 +292,26 @@ static uint32_t load_cmdline(struct machine *m, const char *prefix,
 		    len, max - 1);
 	buf = guest_ptr(m, CMDLINE_ADDR, len + 1);
 	snprintf(buf, len + 1, "%s%s%s", prefix ? prefix : "",
-		 prefix ? " " : "", append);
+		 prefix && *append ? " " : "", append);
 	return CMDLINE_ADDR;
 }
 
 static void load_linux(struct machine *m, struct image *k)
 {
-	uint8_t *bp = guest_ptr(m, ZERO_PAGE, 4096);
-	uint16_t version = get16(k->data + BP_VERSION);
+	u8 *bp = guest_ptr(m, ZERO_PAGE, 4096);
+	u16 version = get16(k->data + BP_VERSION);
 	unsigned int setup_sects = k->data[BP_SETUP_SECTS];
 	size_t setup_size, hdr_end;
-	uint64_t run_addr, run_end, align, init_size;
+	u64 run_addr, run_end, align, init_size;
 	struct e820 e[8];
 	struct image initrd;
-	uint32_t cmdline_max, initrd_max;
-	uint64_t initrd_addr;
+	u32 cmdline_max, initrd_max;
+	u64 initrd_addr;
 	struct kvm_regs regs;
 	int i, n;
 
 	if (version < 0x020c)
-		die("'%s': boot protocol %u.%02u is too old (2.12 needed for the 64-bit entry)",
+		die("'%s': boot protocol %u.%02u is too old (2.12 has the 64-bit entry)",
 		    k->path, version >> 8, version & 0xff);
 	if (!(k->data[BP_LOADFLAGS] & LOADED_HIGH))
 		die("'%s' is a zImage, not a bzImage", k->path);
@@ -343,14 +358,14 @@ static void load_linux(struct machine *m, struct image *k)
 		read_file("initrd", m->opt->initrd, &initrd);
 		initrd_max = get32(k->data + BP_INITRD_ADDR_MAX);
 		initrd_addr = m->low_size;
-		if (initrd_addr > (uint64_t)initrd_max + 1)
-			initrd_addr = (uint64_t)initrd_max + 1;
+		if (initrd_addr > (u64)initrd_max + 1)
+			initrd_addr = (u64)initrd_max + 1;
 		if (initrd.size > initrd_addr)
 			initrd_addr = 0;
 		else
 			initrd_addr = (initrd_addr - initrd.size) & ~0xfffULL;
 		if (initrd_addr < run_end)
-			die("initrd '%s' (%zu KiB) does not fit above the kernel: more RAM needed (-m)",
+			die("initrd '%s' (%zu KiB) does not fit above the kernel (-m)",
 			    initrd.path, initrd.size / 1024);
 		guest_copy(m, initrd_addr, initrd.data, initrd.size, "initrd");
 		put32(bp + BP_RAMDISK_IMAGE, initrd_addr);
@@ -377,7 +392,7 @@ static void load_linux(struct machine *m, struct image *k)
 static long mb_find_header(const struct image *k)
 {
 	size_t off, end = k->size < MB_SEARCH ? k->size : MB_SEARCH;
-	const uint8_t *h;
+	const u8 *h;
 
 	for (off = 0; off + 12 <= end; off += 4) {
 		h = k->data + off;
@@ -389,7 +404,7 @@ static long mb_find_header(const struct image *k)
 }
 
 static void mb_check_range(struct machine *m, const struct image *k,
-			   uint64_t addr, uint64_t len)
+			   u64 addr, u64 len)
 {
 	if (addr < KERNEL_ADDR || addr + len > m->low_size || addr + len < addr)
 		die("'%s': segment 0x%llx-0x%llx is outside RAM from 1 MiB to %llu MiB",
@@ -399,26 +414,25 @@ static void mb_check_range(struct machine *m, const struct image *k,
 }
 
 /* Load the ELF32 program segments; returns the end of the image. */
-static uint64_t mb_load_elf(struct machine *m, const struct image *k,
-			    uint32_t *entry)
+static u64 mb_load_elf(struct machine *m, const struct image *k, u32 *entry)
 {
-	const Elf32_Ehdr *eh = (const void *)k->data;
-	const Elf32_Phdr *ph;
-	uint64_t end = 0;
+	const struct elf32_ehdr *eh = (const void *)k->data;
+	const struct elf32_phdr *ph;
+	u64 end = 0;
 	int i;
 
 	if (k->size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
 	    eh->e_ident[EI_CLASS] != ELFCLASS32 || eh->e_machine != EM_386 ||
 	    eh->e_type != ET_EXEC || eh->e_phentsize != sizeof(*ph) ||
-	    eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(*ph) > k->size)
-		die("'%s': multiboot kernel is not a valid 32-bit x86 ELF executable and has no address fields",
+	    eh->e_phoff + (u64)eh->e_phnum * sizeof(*ph) > k->size)
+		die("'%s': multiboot kernel is no 32-bit x86 ELF executable, has no address fields",
 		    k->path);
 	ph = (const void *)(k->data + eh->e_phoff);
 	for (i = 0; i < eh->e_phnum; i++, ph++) {
 		if (ph->p_type != PT_LOAD || !ph->p_memsz)
 			continue;
 		if (ph->p_filesz > ph->p_memsz ||
-		    ph->p_offset + (uint64_t)ph->p_filesz > k->size)
+		    ph->p_offset + (u64)ph->p_filesz > k->size)
 			die("'%s': corrupt ELF program header %d", k->path, i);
 		mb_check_range(m, k, ph->p_paddr, ph->p_memsz);
 		guest_copy(m, ph->p_paddr, k->data + ph->p_offset,
@@ -436,19 +450,19 @@ static uint64_t mb_load_elf(struct machine *m, const struct image *k,
 }
 
 /* Multiboot header address fields (flag 16). */
-static uint64_t mb_load_aout(struct machine *m, const struct image *k,
-			     long hoff, uint32_t *entry)
+static u64 mb_load_aout(struct machine *m, const struct image *k, long hoff,
+			u32 *entry)
 {
-	const uint8_t *h = k->data + hoff;
-	uint32_t header_addr = get32(h + 12), load_addr = get32(h + 16);
-	uint32_t load_end = get32(h + 20), bss_end = get32(h + 24);
-	uint64_t file_off, len;
+	const u8 *h = k->data + hoff;
+	u32 header_addr = get32(h + 12), load_addr = get32(h + 16);
+	u32 load_end = get32(h + 20), bss_end = get32(h + 24);
+	u64 file_off, len;
 
 	if (hoff + 32 > (long)k->size || header_addr < load_addr ||
 	    header_addr - load_addr > hoff)
 		die("'%s': inconsistent multiboot address fields", k->path);
 	file_off = hoff - (header_addr - load_addr);
-	len = load_end ? (uint64_t)load_end - load_addr : k->size - file_off;
+	len = load_end ? (u64)load_end - load_addr : k->size - file_off;
 	if (load_end && load_end < load_addr)
 		die("'%s': multiboot load_end_addr below load_addr", k->path);
 	if (file_off + len > k->size)
@@ -468,15 +482,15 @@ static uint64_t mb_load_aout(struct machine *m, const struct image *k,
 
 static void load_multiboot(struct machine *m, struct image *k, long hoff)
 {
-	uint32_t flags = get32(k->data + hoff + 4), entry;
-	uint8_t *info = guest_ptr(m, ZERO_PAGE, 4096);
-	uint32_t mmap = ZERO_PAGE + 0x100, loader = ZERO_PAGE + 0xf00;
-	uint32_t mods = ZERO_PAGE + 0xe00;
-	uint32_t info_flags;
+	u32 flags = get32(k->data + hoff + 4), entry;
+	u8 *info = guest_ptr(m, ZERO_PAGE, 4096);
+	u32 mmap = ZERO_PAGE + 0x100, loader = ZERO_PAGE + 0xf00;
+	u32 mods = ZERO_PAGE + 0xe00;
+	u32 info_flags;
 	struct kvm_regs regs;
 	struct e820 e[8];
 	struct image initrd;
-	uint64_t end, mod_addr;
+	u64 end, mod_addr;
 	int i, n;
 
 	/* Bits 0-15 are requirements: refuse the ones not understood. */
@@ -498,7 +512,7 @@ static void load_multiboot(struct machine *m, struct image *k, long hoff)
 	put32(info + 16, load_cmdline(m, k->path, CMDLINE_MAX));
 	n = build_e820(m, e);
 	for (i = 0; i < n; i++) {
-		uint8_t *p = info + (mmap - ZERO_PAGE) + 24 * i;
+		u8 *p = info + (mmap - ZERO_PAGE) + 24 * i;
 
 		put32(p, 20);
 		memcpy(p + 4, &e[i].addr, 8);
@@ -536,7 +550,7 @@ static void load_multiboot(struct machine *m, struct image *k, long hoff)
 
 static void load_flat(struct machine *m, struct image *k)
 {
-	uint64_t addr = m->opt->flat_addr;
+	u64 addr = m->opt->flat_addr;
 	struct kvm_sregs s;
 	struct kvm_regs regs;
 	struct kvm_segment seg;
@@ -552,11 +566,17 @@ static void load_flat(struct machine *m, struct image *k)
 		.selector = addr >> 4, .base = addr & ~0xfULL, .limit = 0xffff,
 		.type = 0x3, .present = 1, .s = 1,
 	};
-	s.ds = s.es = s.fs = s.gs = s.ss = seg;
+	s.ds = seg;
+	s.es = seg;
+	s.fs = seg;
+	s.gs = seg;
+	s.ss = seg;
 	seg.type = 0xb;
 	s.cs = seg;
 	s.cr0 = X86_CR0_ET | X86_CR0_NE;
-	s.cr3 = s.cr4 = s.efer = 0;
+	s.cr3 = 0;
+	s.cr4 = 0;
+	s.efer = 0;
 	s.idt.base = 0;
 	s.idt.limit = 0x3ff;
 	if (ioctl(m->vcpu_fd, KVM_SET_SREGS, &s))
@@ -583,11 +603,12 @@ void load_guest(struct machine *m)
 	} else if (is_bzimage(&k)) {
 		m->is_linux = true;
 		load_linux(m, &k);
-	} else if ((hoff = mb_find_header(&k)) >= 0) {
-		load_multiboot(m, &k, hoff);
 	} else {
-		die("'%s' is neither a Linux bzImage nor a multiboot kernel (use --flat ADDR for a raw binary)",
-		    k.path);
+		hoff = mb_find_header(&k);
+		if (hoff < 0)
+			die("'%s' is neither a bzImage nor a multiboot kernel (raw: --flat)",
+			    k.path);
+		load_multiboot(m, &k, hoff);
 	}
 	free(k.data);
 }

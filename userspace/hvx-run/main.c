@@ -78,7 +78,7 @@ void die(const char *fmt, ...)
 	exit(1);
 }
 
-uint64_t now_ns(void)
+u64 now_ns(void)
 {
 	struct timespec ts;
 
@@ -86,7 +86,7 @@ uint64_t now_ns(void)
 	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
-void *guest_ptr(struct machine *m, uint64_t gpa, uint64_t len)
+void *guest_ptr(struct machine *m, u64 gpa, u64 len)
 {
 	if (gpa + len < gpa)
 		return NULL;
@@ -98,10 +98,10 @@ void *guest_ptr(struct machine *m, uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
-static void usage(int status)
+static void print_usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-		"usage: %s [options] --kernel FILE\n"
+		"Usage: %s [options] --kernel FILE\n"
 		"  -k, --kernel FILE      bzImage, multiboot ELF, or flat binary (--flat)\n"
 		"  -i, --initrd FILE      Linux initrd (multiboot: loaded as a module)\n"
 		"  -a, --append CMDLINE   kernel command line\n"
@@ -115,9 +115,9 @@ static void usage(int status)
 	exit(status);
 }
 
-static uint64_t parse_number(const char *what, const char *s, bool size)
+static u64 parse_number(const char *what, const char *s, bool size)
 {
-	uint64_t v, shift = 0;
+	u64 v, shift = 0;
 	char *end;
 
 	errno = 0;
@@ -126,9 +126,24 @@ static uint64_t parse_number(const char *what, const char *s, bool size)
 		goto bad;
 	if (size) {
 		switch (*end) {
-		case 'k': case 'K': shift = 10; end++; break;
-		case 'm': case 'M': case '\0': shift = 20; end += !!*end; break;
-		case 'g': case 'G': shift = 30; end++; break;
+		case 'k':
+		case 'K':
+			shift = 10;
+			end++;
+			break;
+		case 'm':
+		case 'M':
+			shift = 20;
+			end++;
+			break;
+		case '\0':
+			shift = 20;	/* MiB by default, as QEMU's -m */
+			break;
+		case 'g':
+		case 'G':
+			shift = 30;
+			end++;
+			break;
 		}
 		if (v > (UINT64_MAX >> shift))
 			goto bad;
@@ -156,7 +171,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t v;
+	u64 v;
 	int c;
 
 	*o = (struct options){
@@ -167,17 +182,30 @@ static void parse_options(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "k:i:a:m:d:f:x:vh", longopts,
 				NULL)) != -1) {
 		switch (c) {
-		case 'k': o->kernel = optarg; break;
-		case 'i': o->initrd = optarg; break;
-		case 'a': o->append = optarg; break;
-		case 'd': o->device = optarg; break;
-		case 'v': o->verbose = true; break;
-		case 'h': usage(0); break;
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case 'i':
+			o->initrd = optarg;
+			break;
+		case 'a':
+			o->append = optarg;
+			break;
+		case 'd':
+			o->device = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			print_usage(0);
+			break;
 		case 'm':
 			o->mem_size = parse_number("memory size", optarg, true);
 			if (o->mem_size < MEM_MIN || o->mem_size > MEM_MAX ||
 			    o->mem_size % 4096) {
-				fprintf(stderr, "%s: memory size '%s' must be a multiple of 4 KiB from 2 MiB to 64 GiB\n",
+				fprintf(stderr,
+					"%s: memory size '%s': 2 MiB to 64 GiB, in 4 KiB units\n",
 					prog, optarg);
 				exit(2);
 			}
@@ -196,16 +224,16 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->debug_exit_port = v;
 			break;
 		default:
-			usage(2);
+			print_usage(2);
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
-		usage(2);
+		print_usage(2);
 	}
 	if (!o->kernel) {
 		fprintf(stderr, "%s: --kernel is required\n", prog);
-		usage(2);
+		print_usage(2);
 	}
 }
 
@@ -223,8 +251,8 @@ static void check_caps(struct machine *m, bool for_linux)
 	}
 }
 
-static void set_memory(struct machine *m, uint32_t slot, uint64_t gpa,
-		       uint64_t size, void *host)
+static void set_memory(struct machine *m, u32 slot, u64 gpa,
+		       u64 size, void *host)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,

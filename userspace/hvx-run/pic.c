@@ -9,18 +9,18 @@
 #include "hvx-run.h"
 
 struct pic {
-	uint8_t irr;		/* requests latched on a rising edge */
-	uint8_t isr;		/* in service */
-	uint8_t imr;		/* masked */
-	uint8_t level;		/* the input lines */
-	uint8_t base;		/* vector of IRQ 0, from ICW2 */
-	uint8_t init_step;	/* 0: ready; 1..3: expecting ICW2..ICW4 */
+	u8 irr;		/* requests latched on a rising edge */
+	u8 isr;		/* in service */
+	u8 imr;		/* masked */
+	u8 level;		/* the input lines */
+	u8 base;		/* vector of IRQ 0, from ICW2 */
+	u8 init_step;	/* 0: ready; 1..3: expecting ICW2..ICW4 */
 	bool icw4;		/* ICW1 said an ICW4 follows */
 	bool single;		/* ICW1: no cascade (ICW3 skipped) */
 	bool auto_eoi;
 	bool read_isr;		/* OCW3: port 0 reads ISR, not IRR */
 	bool poll;		/* OCW3 poll command pending */
-	uint8_t elcr;
+	u8 elcr;
 };
 
 static struct pic pics[2];
@@ -28,7 +28,7 @@ static struct pic pics[2];
 /* Highest-priority (lowest-numbered) deliverable IRQ of one chip, or -1. */
 static int pic_best(const struct pic *p)
 {
-	uint8_t req = p->irr & ~p->imr;
+	u8 req = p->irr & ~p->imr;
 	int i;
 
 	for (i = 0; i < 8; i++) {
@@ -42,7 +42,7 @@ static int pic_best(const struct pic *p)
 
 static void pic_line(struct pic *p, int irq, int level)
 {
-	uint8_t mask = 1u << irq;
+	u8 mask = 1u << irq;
 
 	if (level) {
 		if (!(p->level & mask))
@@ -89,11 +89,10 @@ int pic_ack(void)
 	int irq = pic_ack_one(&pics[0]);
 	int vec;
 
-	if (irq == 2) {
+	if (irq == 2)
 		vec = pics[1].base + pic_ack_one(&pics[1]);
-	} else {
+	else
 		vec = pics[0].base + irq;
-	}
 	pic_cascade();
 	return vec;
 }
@@ -116,7 +115,7 @@ static void pic_eoi(struct pic *p, int irq)
 	p->isr &= ~(1u << irq);
 }
 
-uint8_t pic_read(uint16_t port)
+u8 pic_read(u16 port)
 {
 	struct pic *p;
 	int irq;
@@ -138,7 +137,7 @@ uint8_t pic_read(uint16_t port)
 	return p->read_isr ? p->isr : p->irr;
 }
 
-void pic_write(uint16_t port, uint8_t val)
+void pic_write(u16 port, u8 val)
 {
 	struct pic *p;
 
@@ -150,7 +149,7 @@ void pic_write(uint16_t port, uint8_t val)
 	p = &pics[port >= 0xa0];
 	if (!(port & 1)) {
 		if (val & 0x10) {		/* ICW1 */
-			uint8_t elcr = p->elcr, level = p->level;
+			u8 elcr = p->elcr, level = p->level;
 
 			*p = (struct pic){ .elcr = elcr, .level = level };
 			p->icw4 = val & 0x01;

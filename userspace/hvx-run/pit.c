@@ -15,37 +15,38 @@
 #define PIT_HZ		1193182ULL
 
 struct pit_channel {
-	uint32_t count;		/* reload value, 1..65536 */
-	uint8_t mode;
-	uint8_t rw;		/* 1 LSB, 2 MSB, 3 LSB then MSB */
+	u32 count;		/* reload value, 1..65536 */
+	u8 mode;
+	u8 rw;		/* 1 LSB, 2 MSB, 3 LSB then MSB */
 	bool bcd;
 	bool write_msb;		/* rw 3: the next write is the MSB */
 	bool read_msb;		/* rw 3: the next read is the MSB */
-	uint8_t write_lsb;
+	u8 write_lsb;
 	bool armed;		/* a count was written and the gate is high */
-	uint64_t start;		/* ns when counting started */
+	u64 start;		/* ns when counting started */
 	bool latched;
-	uint16_t latch;
+	u16 latch;
 	bool latch_msb;		/* the next latched read is the MSB */
 	bool status_latched;
-	uint8_t status;
+	u8 status;
 	bool gate;
 	bool fired;		/* modes 0/1/4/5: the terminal count passed */
-	uint64_t next_irq;	/* channel 0: next IRQ time, 0: none */
+	u64 next_irq;	/* channel 0: next IRQ time, 0: none */
 };
 
 static struct pit_channel ch[3] = {
 	{ .gate = true }, { .gate = true }, { .gate = false },
 };
+
 static bool speaker_data;
 static bool refresh_toggle;
 
-static uint64_t ticks_to_ns(uint64_t ticks)
+static u64 ticks_to_ns(u64 ticks)
 {
 	return ticks * NSEC_PER_SEC / PIT_HZ;
 }
 
-static uint64_t elapsed_ticks(const struct pit_channel *c, uint64_t now)
+static u64 elapsed_ticks(const struct pit_channel *c, u64 now)
 {
 	return (now - c->start) * PIT_HZ / NSEC_PER_SEC;
 }
@@ -55,21 +56,21 @@ static bool periodic(const struct pit_channel *c)
 	return (c->mode & 3) == 2 || (c->mode & 3) == 3;
 }
 
-static uint16_t pit_counter(const struct pit_channel *c, uint64_t now)
+static u16 pit_counter(const struct pit_channel *c, u64 now)
 {
-	uint64_t t;
+	u64 t;
 
 	if (!c->armed)
 		return c->count;
 	t = elapsed_ticks(c, now);
 	if (periodic(c))
 		return c->count - t % c->count;
-	return (uint16_t)(c->count - t);
+	return (u16)(c->count - t);
 }
 
-static bool pit_out(const struct pit_channel *c, uint64_t now)
+static bool pit_out(const struct pit_channel *c, u64 now)
 {
-	uint64_t t;
+	u64 t;
 
 	if (!c->armed)
 		return c->mode != 0;
@@ -84,7 +85,7 @@ static bool pit_out(const struct pit_channel *c, uint64_t now)
 	}
 }
 
-static void pit_arm(struct pit_channel *c, uint64_t now)
+static void pit_arm(struct pit_channel *c, u64 now)
 {
 	c->armed = c->gate;
 	c->start = now;
@@ -93,9 +94,9 @@ static void pit_arm(struct pit_channel *c, uint64_t now)
 		c->next_irq = c->armed ? now + ticks_to_ns(c->count) : 0;
 }
 
-static void pit_write_count(struct pit_channel *c, uint8_t val)
+static void pit_write_count(struct pit_channel *c, u8 val)
 {
-	uint32_t count;
+	u32 count;
 
 	switch (c->rw) {
 	case 1:
@@ -121,7 +122,7 @@ static void pit_write_count(struct pit_channel *c, uint8_t val)
 	pit_arm(c, now_ns());
 }
 
-static void pit_control(uint8_t val, uint64_t now)
+static void pit_control(u8 val, u64 now)
 {
 	struct pit_channel *c;
 	int i;
@@ -168,9 +169,9 @@ static void pit_control(uint8_t val, uint64_t now)
 		c->next_irq = 0;
 }
 
-static uint8_t pit_read_data(struct pit_channel *c, uint64_t now)
+static u8 pit_read_data(struct pit_channel *c, u64 now)
 {
-	uint16_t v;
+	u16 v;
 	bool msb;
 
 	if (c->status_latched) {
@@ -196,9 +197,9 @@ static uint8_t pit_read_data(struct pit_channel *c, uint64_t now)
 	return msb ? v >> 8 : v & 0xff;
 }
 
-uint8_t pit_read(uint16_t port)
+u8 pit_read(u16 port)
 {
-	uint64_t now = now_ns();
+	u64 now = now_ns();
 
 	if (port == 0x61) {
 		refresh_toggle = !refresh_toggle;
@@ -210,9 +211,9 @@ uint8_t pit_read(uint16_t port)
 	return pit_read_data(&ch[port - 0x40], now);
 }
 
-void pit_write(uint16_t port, uint8_t val)
+void pit_write(u16 port, u8 val)
 {
-	uint64_t now = now_ns();
+	u64 now = now_ns();
 	bool gate;
 
 	if (port == 0x61) {
@@ -237,10 +238,10 @@ void pit_write(uint16_t port, uint8_t val)
  * Raise IRQ 0 for a channel 0 period or terminal count that has passed.
  * Returns the time of the next one, 0 if none is due.
  */
-uint64_t pit_poll(uint64_t now)
+u64 pit_poll(u64 now)
 {
 	struct pit_channel *c = &ch[0];
-	uint64_t period, n;
+	u64 period, n;
 
 	if (!c->next_irq || now < c->next_irq)
 		return c->next_irq;

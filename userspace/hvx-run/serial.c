@@ -40,13 +40,13 @@
 #define MCR_LOOP	0x10
 
 static struct {
-	uint8_t ier, lcr, mcr, scr, fcr, msr_delta, dll, dlm;
+	u8 ier, lcr, mcr, scr, fcr, msr_delta, dll, dlm;
 	bool lsr_oe;
 	bool thr_ipending;
-	uint8_t fifo[FIFO_SIZE];
+	u8 fifo[FIFO_SIZE];
 	unsigned int head, count;
 	/* Launcher input not yet in the FIFO. */
-	uint8_t inbuf[256];
+	u8 inbuf[256];
 	unsigned int in_head, in_count;
 	bool escape;		/* the last input byte was Ctrl-A */
 	bool in_eof;
@@ -64,9 +64,9 @@ int serial_input_fd(void)
 	return u.in_eof || u.in_count == sizeof(u.inbuf) ? -1 : u.in_fd;
 }
 
-static uint8_t serial_msr(void)
+static u8 serial_msr(void)
 {
-	uint8_t m = u.mcr;
+	u8 m = u.mcr;
 
 	if (u.mcr & MCR_LOOP)	/* DCD = OUT2, RI = OUT1, DSR = DTR, CTS = RTS */
 		return (m & 0x08) << 4 | (m & 0x04) << 4 | (m & 0x01) << 5 |
@@ -74,9 +74,9 @@ static uint8_t serial_msr(void)
 	return 0xb0 | u.msr_delta;	/* DCD, DSR, CTS asserted */
 }
 
-static uint8_t serial_iir(void)
+static u8 serial_iir(void)
 {
-	uint8_t fifo = u.fcr & 1 ? IIR_FIFO : 0;
+	u8 fifo = u.fcr & 1 ? IIR_FIFO : 0;
 
 	if ((u.ier & IER_RLSI) && u.lsr_oe)
 		return fifo | IIR_RLSI;
@@ -95,7 +95,7 @@ static void serial_update_irq(void)
 	pic_set_irq(IRQ_COM1, (u.mcr & 0x08) && !(serial_iir() & IIR_NONE));
 }
 
-static void serial_output(uint8_t c)
+static void serial_output(u8 c)
 {
 	ssize_t n;
 
@@ -111,9 +111,9 @@ static void serial_output(uint8_t c)
 	} while (n < 0 && errno == EINTR);
 }
 
-uint8_t serial_read(uint16_t port)
+u8 serial_read(u16 port)
 {
-	uint8_t v = 0xff;
+	u8 v = 0xff;
 
 	switch (port - UART_BASE) {
 	case 0:
@@ -159,7 +159,7 @@ uint8_t serial_read(uint16_t port)
 	return v;
 }
 
-void serial_write(uint16_t port, uint8_t val)
+void serial_write(u16 port, u8 val)
 {
 	switch (port - UART_BASE) {
 	case 0:
@@ -189,7 +189,7 @@ void serial_write(uint16_t port, uint8_t val)
 		u.lcr = val;
 		break;
 	case 4: {
-		uint8_t old = serial_msr() & 0xf0;
+		u8 old = serial_msr() & 0xf0;
 
 		u.mcr = val & 0x1f;
 		/* Loopback changes the modem inputs: latch the deltas. */
@@ -206,7 +206,7 @@ void serial_write(uint16_t port, uint8_t val)
 /* Feed launcher input to the FIFO; handle the Ctrl-A escapes. */
 static void serial_feed(struct machine *m)
 {
-	uint8_t c;
+	u8 c;
 
 	while (u.in_count && u.count < FIFO_SIZE && !(u.mcr & MCR_LOOP)) {
 		c = u.inbuf[u.in_head];

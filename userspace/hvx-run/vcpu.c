@@ -33,7 +33,7 @@
 
 static struct kvm_run *kick_run;
 static timer_t kick_timer;
-static uint64_t kick_deadline;
+static u64 kick_deadline;
 
 static void kick(int sig)
 {
@@ -56,7 +56,7 @@ static void kick_setup(struct machine *m)
 		die("cannot set up the timer signal: %s", strerror(errno));
 }
 
-static void kick_arm(uint64_t deadline)
+static void kick_arm(u64 deadline)
 {
 	struct itimerspec its = {
 		.it_value.tv_sec = deadline / NSEC_PER_SEC,
@@ -101,7 +101,7 @@ static void wait_for_interrupt(struct machine *m)
 {
 	struct pollfd pfd = { .events = POLLIN };
 	struct timespec ts, *tsp;
-	uint64_t deadline, now;
+	u64 deadline, now;
 
 	for (;;) {
 		deadline = devices_poll(m);
@@ -118,7 +118,7 @@ static void wait_for_interrupt(struct machine *m)
 		}
 		pfd.fd = serial_input_fd();
 		if (pfd.fd < 0 && !tsp) {
-			warnx("the guest halted waiting for an interrupt that cannot come (no timer, no input)");
+			warnx("the guest halted for an interrupt that cannot come");
 			cpu_dump(m);
 			machine_end(m, END_ERROR, 1);
 			return;
@@ -131,10 +131,10 @@ static void wait_for_interrupt(struct machine *m)
 static void handle_io(struct machine *m)
 {
 	struct kvm_run *run = m->run;
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	uint32_t i;
+	u8 *data = (u8 *)run + run->io.data_offset;
+	u32 i;
 
-	if (run->io.data_offset + (uint64_t)run->io.count * run->io.size >
+	if (run->io.data_offset + (u64)run->io.count * run->io.size >
 	    m->run_size)
 		die("KVM_EXIT_IO data outside kvm_run (offset %llu, %u x %u)",
 		    (unsigned long long)run->io.data_offset, run->io.count,
@@ -157,10 +157,7 @@ static void handle_mmio(struct machine *m)
 		      (unsigned long long)run->mmio.phys_addr, run->mmio.len);
 }
 
-static void guest_died(struct machine *m, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void guest_died(struct machine *m, const char *fmt, ...)
+static __printf(2, 3) void guest_died(struct machine *m, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -177,7 +174,7 @@ static void guest_died(struct machine *m, const char *fmt, ...)
 static void handle_exit(struct machine *m)
 {
 	struct kvm_run *run = m->run;
-	uint32_t i;
+	u32 i;
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
