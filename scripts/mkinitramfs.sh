@@ -7,7 +7,8 @@
 #   HVX-GUEST-UP <kernel release>
 # then, by the kernel command-line word hvxguest=WHAT:
 #   test   (default) prints facts the hvx-run test checks (CPU count, no
-#          APIC, the TSC rate, a 1 s sleep, the clocksource), reads one line
+#          APIC, the TSC rate and whether CPUID gave it, a 1 s sleep, the
+#          clocksource), reads one line
 #          from the console that starts with "hvx-input-" (10 s at most) and
 #          echoes it, prints HVX-GUEST-DONE and powers off
 #   shell  an interactive shell on the console; "poweroff -f" ends it
@@ -45,7 +46,9 @@ fi
 echo "HVX-GUEST-CPUS $(grep -c ^processor /proc/cpuinfo)"
 if grep -qw apic /proc/cpuinfo; then echo "HVX-GUEST-APIC yes"; else echo "HVX-GUEST-APIC no"; fi
 echo "HVX-GUEST-CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
-dmesg | grep -m1 -E 'tsc: Detected|tsc: Fast TSC' | sed 's/^\[[^]]*\] */HVX-GUEST-TSC /'
+dmesg | grep -m1 'tsc: Detected' | sed 's/^\[[^]]*\] */HVX-GUEST-TSC /'
+# Set when CPUID leaf 0x15 gave the rate (native_calibrate_tsc()).
+if grep -qw tsc_known_freq /proc/cpuinfo; then echo "HVX-GUEST-TSC-KNOWN-FREQ yes"; else echo "HVX-GUEST-TSC-KNOWN-FREQ no"; fi
 t0=$(cut -d' ' -f1 /proc/uptime)
 sleep 1
 t1=$(cut -d' ' -f1 /proc/uptime)

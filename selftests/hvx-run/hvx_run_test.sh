@@ -118,6 +118,7 @@ ok $r "linux: boots to userspace and powers off (status 0)"
 
 has "$tmp/linux" '^HVX-GUEST-APIC no$' &&
 	has "$tmp/linux" '^HVX-GUEST-TSC tsc: Detected [0-9.]+ MHz' &&
+	has "$tmp/linux" '^HVX-GUEST-TSC-KNOWN-FREQ yes$' &&
 	has "$tmp/linux" '^HVX-GUEST-CPUS 1$'
 r=$?
 [ $r -eq 0 ] || tr -d '\r' <"$tmp/linux" | grep -E '^HVX-GUEST|tsc' | sed 's/^/# /'
