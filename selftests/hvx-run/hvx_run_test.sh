@@ -106,7 +106,7 @@ start=$(cut -d. -f1 /proc/uptime)
 (while sleep 1; do echo "hvx-input-42" || exit 0; done) |
 	timeout "${HVX_RUN_LINUX_TIMEOUT:-1500}" $run --device "$dev" -m 160M \
 		--kernel vmlinuz --initrd hvx-run-initramfs.cpio \
-		--append "console=ttyS0 noapic nolapic acpi=off loglevel=4 panic=-1" \
+		--append "earlyprintk=serial,ttyS0,115200 console=ttyS0 noapic nolapic acpi=off loglevel=4 panic=-1" \
 		>"$tmp/linux" 2>&1
 st=$?
 echo "# linux boot took $(( $(cut -d. -f1 /proc/uptime) - start )) s, exit status $st"
