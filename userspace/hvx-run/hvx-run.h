@@ -61,7 +61,6 @@ struct options {
 struct machine {
 	const struct options *opt;
 	int sys_fd, vm_fd, vcpu_fd;
-	bool is_linux;		/* the guest is a bzImage */
 	struct kvm_run *run;
 	size_t run_size;
 	u8 *ram;		/* guest RAM: [0, low_size) then [4G, ...) */
@@ -76,6 +75,8 @@ __noreturn __printf(1, 2) void die(const char *fmt, ...);
 __printf(1, 2) void warnx(const char *fmt, ...);
 void *guest_ptr(struct machine *m, u64 gpa, u64 len);
 u64 now_ns(void);
+
+void check_caps(struct machine *m, bool for_linux);
 
 /* loader.c */
 void load_guest(struct machine *m);

@@ -601,7 +601,7 @@ void load_guest(struct machine *m)
 			die("--initrd does not apply to a flat binary");
 		load_flat(m, &k);
 	} else if (is_bzimage(&k)) {
-		m->is_linux = true;
+		check_caps(m, true);
 		load_linux(m, &k);
 	} else {
 		hoff = mb_find_header(&k);

@@ -237,7 +237,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 }
 
-static void check_caps(struct machine *m, bool for_linux)
+void check_caps(struct machine *m, bool for_linux)
 {
 	unsigned int i;
 
@@ -324,12 +324,14 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &opt);
 	machine_create(&m);
-	load_guest(&m);
-	if (m.is_linux)
-		check_caps(&m, true);
-	/* Without CPUID support, a flat or multiboot guest sees the default. */
+	/*
+	 * CPUID first: KVM_SET_SREGS checks EFER and CR4 against it. Without
+	 * CPUID support a flat or multiboot guest sees the device's default
+	 * (load_guest() refuses to boot Linux).
+	 */
 	if (ioctl(m.sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXT_CPUID) > 0)
 		cpu_setup_cpuid(&m);
+	load_guest(&m);
 
 	serial_init(STDIN_FILENO, STDOUT_FILENO);
 	console_init();
