@@ -87,7 +87,7 @@ ok $r "errors: a bad memory size fails with status 2 and says so"
 $run --device "$dev" --kernel hvx-run-initramfs.cpio </dev/null \
 	>"$tmp/e3" 2>&1
 st=$?
-[ $st -eq 1 ] && grep -q "neither a Linux bzImage nor a multiboot kernel" "$tmp/e3"
+[ $st -eq 1 ] && grep -q "neither a bzImage nor a multiboot kernel" "$tmp/e3"
 r=$?
 [ $r -eq 0 ] || diag "$tmp/e3"
 ok $r "errors: a file that is no kernel fails with status 1 and says so"
