@@ -12,7 +12,9 @@
  *   0x70-0x71                           CMOS/RTC                (cmos.c)
  *   0x80                                POST code / I/O delay
  *   0x3f8-0x3ff                         16550A COM1             (serial.c)
- *   0xcf9                               reset control register
+ *   0xcf9                               reset control register (byte
+ *                                       accesses; 0xcf8-0xcff otherwise
+ *                                       are an absent PCI host bridge)
  *   --debug-exit PORT                   QEMU isa-debug-exit
  */
 #include <stdio.h>
@@ -93,6 +95,18 @@ void io_access(struct machine *m, u16 port, u8 *data, int size,
 		} else {
 			memset(data, 0xff, size);
 		}
+		return;
+	}
+	/*
+	 * 0xcf8-0xcff are PCI configuration mechanism #1 (no PCI here: the
+	 * dword CONFIG_ADDRESS reads back all ones, which is how Linux
+	 * concludes so). Only a byte access to 0xcf9 is the reset control
+	 * register: the byte 0xcf9 of a dword written to 0xcf8 is a
+	 * device/function number, not a reset request.
+	 */
+	if (port >= 0xcf8 && port <= 0xcff && !(port == 0xcf9 && size == 1)) {
+		if (!out)
+			memset(data, 0xff, size);
 		return;
 	}
 	for (i = 0; i < size; i++) {
