@@ -123,6 +123,15 @@ if [ "$suite" = demo ]; then
 	./hvx-info
 	echo "\$ smoke_test    # guests: port I/O, HLT, CPUID, a signal, a triple fault"
 	./smoke_test
+	if [ -f vmlinuz ]; then
+		echo "\$ hvx-run -m 160M --kernel /boot/vmlinuz-\$(uname -r) --initrd initramfs.cpio --append ..."
+		echo "  (a nested boot of this VM's own kernel on /dev/hvx: minutes in Bochs)"
+		./hvx-run -m 160M --kernel vmlinuz \
+			--initrd hvx-run-initramfs.cpio \
+			--append "console=ttyS0 noapic nolapic acpi=off loglevel=4" \
+			</dev/null
+		echo "hvx-run: exit status $?"
+	fi
 	echo "\$ rmmod hvx"
 	rmmod hvx && echo "hvx unloaded"
 	exit 0
