@@ -7,6 +7,10 @@
  * and TSC-deadline. The hypervisor leaves (0x40000000 up) are dropped: they
  * describe paravirtual interfaces (kvmclock, PV EOI, ...) this launcher
  * does not provide, and both devices then present the same machine.
+ * The topology leaves describe one CPU in one package (1, 4, 0xb, 0x1f):
+ * the device reports its host's, which would tell a one-vCPU guest of
+ * sibling threads and cores it does not have.
+ *
  * Instead the TSC rate is given the architectural way, by leaf 0x15 (Intel
  * SDM Vol. 2A, CPUID "Time Stamp Counter and Nominal Core Crystal Clock
  * Information"): TSC Hz = ECX * EBX / EAX. It comes from hvx's leaf
@@ -23,6 +27,7 @@
 #include "hvx-run.h"
 
 #define CPUID_1_EDX_APIC	BIT(9)
+#define CPUID_1_EDX_HTT		BIT(28)
 #define CPUID_1_ECX_X2APIC	BIT(21)
 #define CPUID_1_ECX_DEADLINE	BIT(24)
 #define HVX_CPUID_TSC_LEAF	0x40000010
@@ -82,6 +87,37 @@ static u32 tsc_khz(struct machine *m, struct kvm_cpuid2 *c)
 	return r > 0 ? r : 0;
 }
 
+/* One thread, one core, APIC ID 0 (Intel SDM Vol. 3A, 10.9 / 9.6). */
+static void cpuid_one_cpu(struct kvm_cpuid2 *c)
+{
+	struct kvm_cpuid_entry2 *e;
+	u32 i;
+
+	for (i = 0; i < c->nent; i++) {
+		e = &c->entries[i];
+		switch (e->function) {
+		case 1:
+			/* EBX: APIC ID 31:24, logical processors 23:16. */
+			e->ebx = (e->ebx & 0xffff) | 1 << 16;
+			e->edx &= ~CPUID_1_EDX_HTT;
+			break;
+		case 4:
+			/* Cores per package - 1 (31:26), sharing threads - 1. */
+			e->eax &= ~(0x3fU << 26 | 0xfffU << 14);
+			break;
+		case 0xb:
+		case 0x1f:
+			/* Every level: no ID bits, one processor, x2APIC ID 0. */
+			if (e->ecx & 0xff00) {
+				e->eax = 0;
+				e->ebx = 1;
+			}
+			e->edx = 0;
+			break;
+		}
+	}
+}
+
 void cpu_setup_cpuid(struct machine *m)
 {
 	struct kvm_cpuid2 *c = cpuid_get_supported(m);
@@ -99,6 +135,7 @@ void cpu_setup_cpuid(struct machine *m)
 	}
 	c->nent = j;
 
+	cpuid_one_cpu(c);
 	e = cpuid_find(c, 1, 0);
 	if (e) {
 		e->edx &= ~CPUID_1_EDX_APIC;
