@@ -113,6 +113,7 @@ start=$(cut -d. -f1 /proc/uptime)
 		>"$tmp/linux" 2>&1
 st=$?
 echo "# linux boot took $(( $(cut -d. -f1 /proc/uptime) - start )) s, exit status $st"
+tr -d '\r' <"$tmp/linux" | grep '^HVX-GUEST' | sed 's/^/# guest| /'
 has "$tmp/linux" '^HVX-GUEST-UP ' && has "$tmp/linux" '^HVX-GUEST-DONE$' &&
 	[ $st -eq 0 ]
 r=$?
