@@ -12,6 +12,7 @@
 #          from the console that starts with "hvx-input-" (10 s at most) and
 #          echoes it, prints HVX-GUEST-DONE and powers off
 #   shell  an interactive shell on the console; "poweroff -f" ends it
+#   poweroff  powers off at once (make bench times the boot)
 # Needs the static busybox (Debian package busybox-static) and cpio.
 set -euo pipefail
 
@@ -38,6 +39,9 @@ what=test
 for w in $(cat /proc/cmdline); do
 	case "$w" in hvxguest=*) what=${w#hvxguest=} ;; esac
 done
+if [ "$what" = poweroff ]; then
+	poweroff -f
+fi
 if [ "$what" = shell ]; then
 	echo "hvx-run guest shell; 'poweroff -f' ends it"
 	setsid cttyhack sh
