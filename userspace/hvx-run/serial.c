@@ -46,7 +46,7 @@ static struct {
 	u8 fifo[FIFO_SIZE];
 	unsigned int head, count;
 	/* Launcher input not yet in the FIFO. */
-	u8 inbuf[256];
+	u8 inbuf[4096];
 	unsigned int in_head, in_count;
 	bool escape;		/* the last input byte was Ctrl-A */
 	bool in_eof;
@@ -203,15 +203,27 @@ void serial_write(u16 port, u8 val)
 	serial_update_irq();
 }
 
-/* Feed launcher input to the FIFO; handle the Ctrl-A escapes. */
-static void serial_feed(struct machine *m)
+/* Launcher input to the FIFO, as far as it has room. */
+static void serial_feed(void)
 {
-	u8 c;
-
 	while (u.in_count && u.count < FIFO_SIZE && !(u.mcr & MCR_LOOP)) {
-		c = u.inbuf[u.in_head];
+		u.fifo[(u.head + u.count++) % FIFO_SIZE] = u.inbuf[u.in_head];
 		u.in_head = (u.in_head + 1) % sizeof(u.inbuf);
 		u.in_count--;
+	}
+}
+
+/*
+ * Queue input bytes for the guest, acting on the Ctrl-A escapes as they
+ * arrive (so that Ctrl-A x works even when the guest reads nothing).
+ */
+static void serial_input(struct machine *m, const u8 *buf, size_t n)
+{
+	size_t i;
+	u8 c;
+
+	for (i = 0; i < n; i++) {
+		c = buf[i];
 		if (u.escape) {
 			u.escape = false;
 			if (c == 'x') {
@@ -224,30 +236,25 @@ static void serial_feed(struct machine *m)
 			u.escape = true;
 			continue;
 		}
-		u.fifo[(u.head + u.count++) % FIFO_SIZE] = c;
+		u.inbuf[(u.in_head + u.in_count++) % sizeof(u.inbuf)] = c;
 	}
 }
 
 /* Called on every exit and after a wait: pull pending input, non-blocking. */
 void serial_poll(struct machine *m)
 {
-	unsigned int tail, room;
-	ssize_t n;
-
 	struct pollfd pfd = { .fd = u.in_fd, .events = POLLIN };
+	u8 buf[sizeof(u.inbuf)];
+	ssize_t n;
 
 	if (!u.in_eof && u.in_count < sizeof(u.inbuf) &&
 	    poll(&pfd, 1, 0) > 0) {
-		tail = (u.in_head + u.in_count) % sizeof(u.inbuf);
-		room = sizeof(u.inbuf) - u.in_count;
-		if (room > sizeof(u.inbuf) - tail)
-			room = sizeof(u.inbuf) - tail;
-		n = read(u.in_fd, u.inbuf + tail, room);
+		n = read(u.in_fd, buf, sizeof(u.inbuf) - u.in_count);
 		if (n > 0)
-			u.in_count += n;
+			serial_input(m, buf, n);
 		else if (n == 0 || errno != EINTR)
 			u.in_eof = true;
 	}
-	serial_feed(m);
+	serial_feed();
 	serial_update_irq();
 }
