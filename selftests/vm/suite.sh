@@ -171,7 +171,7 @@ if [ "$suite" = bench ]; then
 	./bench -C /tmp/bench-hvx.txt /tmp/bench-kvm.txt
 	# The same launcher (hvx-run) on both devices.
 	awk -v h="$boot_hvx" -v k="$boot_kvm" 'BEGIN {
-		r = (h + 0 > 0 && k + 0 > 0) ? sprintf("%.3fx", h / k) : "n/a"
+		r = (h + 0 > 0 && k + 0 > 0) ? sprintf("%.3f", h / k) : "n/a"
 		printf "BENCH linux_boot_to_userspace_s hvx=%s kvm=%s ratio=%s\n", h, k, r
 	}'
 	echo "HVX-BENCH-END"
