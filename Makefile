@@ -45,6 +45,9 @@ INCLUDEDIR  ?= $(PREFIX)/include
 DATADIR     ?= $(PREFIX)/share/hvx
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 BPFTRACE_SCRIPTS := $(wildcard userspace/tools/*.bt)
+# hvx_run_test (a shell script) and the guests it boots with hvx-run.
+HVX_RUN_TEST := $(addprefix $(BUILD)/selftests/,hvx_run_test hvx-run-flat.bin \
+		hvx-run-multiboot.elf hvx-run-initramfs.cpio)
 
 .PHONY: all module userspace selftests host-test deps check demo vm-test \
 	bench clean install install-dkms
@@ -54,7 +57,7 @@ all: module userspace selftests
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-userspace: $(TOOLS:%=$(BUILD)/bin/%)
+userspace: $(TOOLS:%=$(BUILD)/bin/%) $(BUILD)/bin/hvx-run
 
 $(BUILD)/bin/%: userspace/%.c uapi/linux/hvx.h
 	@mkdir -p $(@D)
@@ -64,7 +67,12 @@ $(BUILD)/bin/%: userspace/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
-selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BENCH)
+HVX_RUN_SRC := $(wildcard userspace/hvx-run/*.c)
+$(BUILD)/bin/hvx-run: $(HVX_RUN_SRC) userspace/hvx-run/hvx-run.h uapi/linux/hvx.h
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $(HVX_RUN_SRC)
+
+selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BENCH) $(HVX_RUN_TEST)
 
 $(BUILD)/selftests/%: selftests/hvx/%.c $(SELFTEST_LIB) $(SELFTEST_HDR) \
 		uapi/linux/hvx.h $(LINUX_TOOLS)/.done
@@ -100,6 +108,28 @@ $(DECODE_TEST): selftests/host/decode_test.c module/vmx/decode.c \
 		module/vmx/decode.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Werror -Imodule/vmx -o $@ $< module/vmx/decode.c
+
+# hvx_run_test (a shell script) and the guests it boots with hvx-run.
+GUESTS := selftests/hvx-run/guests
+
+$(BUILD)/selftests/hvx_run_test: selftests/hvx-run/hvx_run_test.sh
+	@mkdir -p $(@D)
+	install -m 755 $< $@
+
+$(BUILD)/selftests/hvx-run-flat.bin: $(GUESTS)/flat.S
+	@mkdir -p $(BUILD)/guests
+	$(CC) -c -o $(BUILD)/guests/flat.o $<
+	$(LD) -Ttext=0 --oformat=binary -e _start -o $@ $(BUILD)/guests/flat.o
+
+$(BUILD)/selftests/hvx-run-multiboot.elf: $(GUESTS)/multiboot.S $(GUESTS)/multiboot.lds
+	@mkdir -p $(BUILD)/guests
+	$(CC) -m32 -c -o $(BUILD)/guests/multiboot.o $<
+	$(LD) -m elf_i386 --no-warn-rwx-segments -T $(GUESTS)/multiboot.lds \
+		-o $@ $(BUILD)/guests/multiboot.o
+
+$(BUILD)/selftests/hvx-run-initramfs.cpio: scripts/mkinitramfs.sh
+	@mkdir -p $(@D)
+	scripts/mkinitramfs.sh $@
 
 # kselftest headers and checkpatch.pl, from Debian's linux-source-6.1.
 $(LINUX_TOOLS)/.done:

@@ -31,12 +31,16 @@ cd "$HVX_TOP" || exit 1
 kver=$(scripts/kver.sh 6.1)
 [ -n "$kver" ] || { echo "bench: no Debian 6.1 kernel with headers installed (make deps)" >&2; exit 1; }
 scripts/build-module.sh "$kver" || { echo "bench: hvx.ko does not build for $kver" >&2; exit 1; }
-make -s build/selftests/bench || exit 1
+make -s build/selftests/bench build/bin/hvx-run \
+	build/selftests/hvx-run-initramfs.cpio || exit 1
 
 dir=build/vm/bench
 rm -rf "$dir/payload"
 mkdir -p "$dir/payload"
 cp "build/mod-$kver/hvx.ko" build/selftests/bench "$dir/payload/"
+# The Linux boot line: hvx-run boots this kernel nested, on each device.
+cp build/bin/hvx-run build/selftests/hvx-run-initramfs.cpio "$dir/payload/"
+cp "/boot/vmlinuz-$kver" "$dir/payload/vmlinuz"
 cp selftests/vm/suite.sh "$dir/payload/run.sh"
 rm -f "$dir/bench.txt"
 

@@ -1,19 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make demo: build hvx for Debian's 6.1 kernel, boot it in the CI VM (Bochs
+# make demo: build hvx for Debian's 6.12 kernel, boot it in the CI VM (Bochs
 # with an emulated VT-x CPU) and show, live, the VM's console while hvx
 # loads, enters VMX root on both CPUs, answers hvx-info, runs small guests
-# (smoke_test: a real-mode guest doing port I/O, HLT, CPUID) and unloads.
+# (smoke_test: a real-mode guest doing port I/O, HLT, CPUID), boots the VM's
+# own kernel with a busybox initramfs under hvx-run (its console shows
+# inline) and unloads. 6.12: its payload carries the kernel for hvx-run.
 set -euo pipefail
 source "$(dirname "$0")/vm-lib.sh"
 cd "$HVX_TOP"
 
-kver=$(scripts/kver.sh 6.1)
+kver=$(scripts/kver.sh 6.12)
 scripts/build-module.sh "$kver"
 make -s userspace selftests
 echo "demo: booting Debian $kver in Bochs (2 emulated VT-x CPUs); this takes a few minutes"
-vm_run demo "$kver" corei7_haswell_4770 1200 "hvxsuite=demo" &
+vm_run demo "$kver" corei7_haswell_4770 2400 "hvxsuite=demo" &
 pid=$!
 # -F: run-vm.sh creates the serial log anew once Bochs starts.
 tail -n +1 -F --pid=$pid build/vm/demo/out/serial.log 2>/dev/null

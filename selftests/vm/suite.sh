@@ -39,8 +39,9 @@
 cd /payload || exit 1
 export HVX_KO=/payload/hvx.ko
 
-# The KVM-API clients, which run against /dev/hvx and /dev/kvm alike.
-guest_tests="smoke_test vm_test guest_modes_test run_test concurrency_test leak_test"
+# The KVM-API clients, which run against /dev/hvx and /dev/kvm alike (the
+# same list as HVX_GUEST_TESTS in scripts/vm-lib.sh, which reads the results).
+guest_tests="smoke_test vm_test guest_modes_test cpuid_test mmio_test irq_test run_test concurrency_test leak_test hvx_run_test"
 
 suite=full
 tests=""
@@ -54,7 +55,7 @@ reboot_after=no
 if [ -z "$tests" ]; then
 	case "$suite" in
 	full) tests="probe_test load_test sys_ioctl_test kvm_conflict_test"
-	      tests="$tests $guest_tests"
+	      tests="$tests $guest_tests trace_test"
 	      for t in $guest_tests; do tests="$tests $t@kvm"; done
 	      reboot_after=yes ;;
 	probe) tests="probe_test" ;;
@@ -123,23 +124,57 @@ if [ "$suite" = demo ]; then
 	./hvx-info
 	echo "\$ smoke_test    # guests: port I/O, HLT, CPUID, a signal, a triple fault"
 	./smoke_test
+	if [ -f vmlinuz ]; then
+		echo "\$ hvx-run -m 160M --kernel /boot/vmlinuz-\$(uname -r) --initrd initramfs.cpio --append ..."
+		echo "  (a nested boot of this VM's own kernel on /dev/hvx: minutes in Bochs)"
+		./hvx-run -m 160M --kernel vmlinuz \
+			--initrd hvx-run-initramfs.cpio \
+			--append "console=ttyS0 noapic nolapic acpi=off loglevel=4" \
+			</dev/null
+		echo "hvx-run: exit status $?"
+	fi
 	echo "\$ rmmod hvx"
 	rmmod hvx && echo "hvx unloaded"
 	exit 0
 fi
+
+# linux_boot DEVICE: VM-uptime seconds for hvx-run to boot the payload's
+# kernel (this VM's own) with the busybox initramfs to user space and power
+# off, or "error".
+linux_boot() {
+	[ -f vmlinuz ] || { echo error; return; }
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	if ./hvx-run --device "$1" -m 160M --kernel vmlinuz \
+		--initrd hvx-run-initramfs.cpio \
+		--append "console=ttyS0 noapic nolapic acpi=off loglevel=4 hvxguest=poweroff" \
+		</dev/null >/tmp/linux-boot.txt 2>&1 &&
+	   grep -q '^HVX-GUEST-UP' /tmp/linux-boot.txt; then
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", b - a }'
+	else
+		echo error
+	fi
+}
 
 if [ "$suite" = bench ]; then
 	# Each run reports its own errors: hvx.ko failing to load, or to
 	# unload (then kvm_intel cannot), shows as a device it cannot open.
 	insmod hvx.ko
 	./bench -d /dev/hvx -o /tmp/bench-hvx.txt
+	boot_hvx=$(linux_boot /dev/hvx)
 	hvx_unload
 	kvm_load
 	./bench -d /dev/kvm -o /tmp/bench-kvm.txt
+	boot_kvm=$(linux_boot /dev/kvm)
 	kvm_unload
 	dmesg -n 1
 	echo "HVX-BENCH-BEGIN"
 	./bench -C /tmp/bench-hvx.txt /tmp/bench-kvm.txt
+	# The same launcher (hvx-run) on both devices.
+	awk -v h="$boot_hvx" -v k="$boot_kvm" 'BEGIN {
+		r = (h + 0 > 0 && k + 0 > 0) ? sprintf("%.3f", h / k) : "n/a"
+		printf "BENCH linux_boot_to_userspace_s hvx=%s kvm=%s ratio=%s\n", h, k, r
+	}'
 	echo "HVX-BENCH-END"
 	echo "HVX-DMESG-BEGIN"
 	dmesg
