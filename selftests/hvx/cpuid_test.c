@@ -369,6 +369,16 @@ TEST(hvx_leaves)
 	test_device_release(loaded);
 }
 
+/*
+ * The nent KVM_GET_CPUID2 returns: the table's size.  Older KVM (Debian's
+ * 6.1) leaves the caller's nent as it was on success, which the same client
+ * must accept there.
+ */
+static bool nent_ok(u32 got, u32 want, u32 passed)
+{
+	return got == want || (!test_device_is_hvx() && got == passed);
+}
+
 /* SET_CPUID2 / GET_CPUID2 round trip, sizes and refusals. */
 TEST(set_get_cpuid)
 {
@@ -392,7 +402,7 @@ TEST(set_get_cpuid)
 	got = cpuid_alloc(TEST_MAX_ENTRIES);
 	got->nent = 4;
 	ASSERT_EQ(0, __vcpu_ioctl(vcpu, KVM_GET_CPUID2, got));
-	EXPECT_EQ(0U, got->nent);
+	EXPECT_TRUE(nent_ok(got->nent, 0, 4));
 
 	/* Too many entries. */
 	c = cpuid_alloc(257);
@@ -446,7 +456,10 @@ TEST(set_get_cpuid)
 	EXPECT_EQ(E2BIG, errno);
 	got->nent = TEST_MAX_ENTRIES;
 	ASSERT_EQ(0, __vcpu_ioctl(vcpu, KVM_GET_CPUID2, got));
-	ASSERT_EQ(c->nent, got->nent);
+	ASSERT_TRUE(nent_ok(got->nent, c->nent, TEST_MAX_ENTRIES)) {
+		TH_LOG("KVM_GET_CPUID2 nent %u, the table has %u",
+		       got->nent, c->nent);
+	}
 	for (i = 0; i < c->nent; i++) {
 		const struct kvm_cpuid_entry2 *a = &c->entries[i];
 		const struct kvm_cpuid_entry2 *b = &got->entries[i];
