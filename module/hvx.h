@@ -234,6 +234,8 @@ extern const struct hvx_backend_ops *hvx_backend;
 
 /* module/main.c */
 extern bool hvx_rebooting;
+int hvx_cpuid_to_user(struct kvm_cpuid2 __user *ucpuid,
+		      const struct kvm_cpuid_entry2 *entries, unsigned int n);
 
 /* module/vm.c */
 int hvx_vm_create(unsigned long type);

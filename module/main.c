@@ -218,12 +218,27 @@ static long hvx_get_msr_index_list(struct kvm_msr_list __user *ulist)
 static long hvx_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid)
 {
 	const struct kvm_cpuid_entry2 *entries;
+	unsigned int n = hvx_backend->supported_cpuid(&entries);
+
+	return hvx_cpuid_to_user(ucpuid, entries, n);
+}
+
+/**
+ * hvx_cpuid_to_user() - copy a CPUID table out as KVM does
+ * @ucpuid: the caller's struct kvm_cpuid2; its nent is the room it has.
+ * @entries: the table.
+ * @n: its number of entries.
+ *
+ * Return: 0 with nent set to @n, -E2BIG (nothing written) when it does
+ * not fit, or -EFAULT.
+ */
+int hvx_cpuid_to_user(struct kvm_cpuid2 __user *ucpuid,
+		      const struct kvm_cpuid_entry2 *entries, unsigned int n)
+{
 	struct kvm_cpuid2 cpuid;
-	unsigned int n;
 
 	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
 		return -EFAULT;
-	n = hvx_backend->supported_cpuid(&entries);
 	if (cpuid.nent < n)
 		return -E2BIG;
 	if (copy_to_user(ucpuid->entries, entries, n * sizeof(*entries)) ||

@@ -196,18 +196,9 @@ static int hvx_vcpu_get_cpuid(struct hvx_vcpu *vcpu,
 			      struct kvm_cpuid2 __user *ucpuid)
 {
 	const struct kvm_cpuid_entry2 *entries;
-	struct kvm_cpuid2 cpuid;
-	unsigned int n;
+	unsigned int n = hvx_backend->get_cpuid(vcpu, &entries);
 
-	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
-		return -EFAULT;
-	n = hvx_backend->get_cpuid(vcpu, &entries);
-	if (cpuid.nent < n)
-		return -E2BIG;
-	if (copy_to_user(ucpuid->entries, entries, n * sizeof(*entries)) ||
-	    put_user(n, &ucpuid->nent))
-		return -EFAULT;
-	return 0;
+	return hvx_cpuid_to_user(ucpuid, entries, n);
 }
 
 static long hvx_vcpu_ioctl(struct file *filp, unsigned int ioctl,
