@@ -193,7 +193,6 @@ static inline bool vmx_events_idle(const struct vmx_vcpu *vcpu,
 
 	return !(ev->exc_info | ev->intr_info | ev->nmi_injected |
 		 ev->nmi_pending | want_window) && ev->irq_pending < 0 &&
-	       ev->entered == VMX_EVENT_NONE &&
 	       !(vcpu->proc_ctls & (CPU_BASED_INTR_WINDOW_EXITING |
 				    CPU_BASED_NMI_WINDOW_EXITING));
 }
