@@ -10,6 +10,10 @@
 #   make vm-test T=...   quick loop: one VM boot running only the selftests
 #                        named (comma separated), on KSERIES=6.1 (or 6.12)
 #   make host-test       host unit tests (the MMIO instruction decoder)
+#   make kvm-selftests   KVM's own x86_64 selftests from linux-source-6.1,
+#                        built (once, cached) into build/kvm-selftests/bin
+#   make kvm-selftests-vm  one CI VM boot running only them, against
+#                        kvm_intel and hvx: their table (KSERIES=6.1 or 6.12)
 #   make bench           hvx against kvm_intel in one CI VM boot: exit round
 #                        trips, first-touch faults, memory per VM and vCPU
 #   make install         the tools, bpftrace scripts and uapi header into
@@ -32,9 +36,11 @@ USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -Iuapi
 TEST_CFLAGS := $(USER_CFLAGS) -Wno-unused-parameter
 SELFTESTS   := probe_test load_test sys_ioctl_test kvm_conflict_test \
 	       smoke_test vm_test guest_modes_test run_test concurrency_test \
-	       leak_test mmio_test irq_test cpuid_test trace_test
+	       leak_test mmio_test irq_test cpuid_test trace_test fuzz_test \
+	       irqchip_test smp_test eventfd_test
 SELFTEST_LIB := selftests/hvx/util.c selftests/hvx/kvm_util.c
-SELFTEST_HDR := selftests/hvx/util.h selftests/hvx/kvm_util.h
+SELFTEST_HDR := selftests/hvx/util.h selftests/hvx/kvm_util.h \
+	selftests/hvx/test_run.h
 # The benchmark shares the selftests' KVM client library (not a test).
 BENCH       := $(BUILD)/selftests/bench
 TOOLS       := hvx-info hvx-stat
@@ -50,7 +56,7 @@ HVX_RUN_TEST := $(addprefix $(BUILD)/selftests/,hvx_run_test hvx-run-flat.bin \
 		hvx-run-multiboot.elf hvx-run-initramfs.cpio)
 
 .PHONY: all module userspace selftests host-test deps check demo vm-test \
-	bench clean install install-dkms
+	bench clean install install-dkms kvm-selftests kvm-selftests-vm
 
 all: module userspace selftests
 
@@ -79,7 +85,12 @@ $(BUILD)/selftests/%: selftests/hvx/%.c $(SELFTEST_LIB) $(SELFTEST_HDR) \
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -pthread \
 		-I$(LINUX_TOOLS)/tools/testing/selftests \
-		-o $@ $< $(SELFTEST_LIB)
+		-o $@ $< $(EXTRA_SRC) $(SELFTEST_LIB)
+
+# fuzz_test, the hostile-input suite, is three files.
+FUZZ_SRC := selftests/hvx/fuzz_lib.c selftests/hvx/fuzz_guest.c
+$(BUILD)/selftests/fuzz_test: EXTRA_SRC := $(FUZZ_SRC)
+$(BUILD)/selftests/fuzz_test: $(FUZZ_SRC) selftests/hvx/fuzz.h
 
 # trace_test builds in the tracefs format files the bpftrace scripts are
 # checked against.
@@ -149,6 +160,12 @@ vm-test: deps
 
 bench: deps
 	scripts/bench.sh
+
+kvm-selftests: deps
+	scripts/kvm-selftests.sh build
+
+kvm-selftests-vm: deps
+	scripts/kvm-selftests.sh vm "$(or $(KSERIES),6.1)"
 
 # The module goes in only when the kernel is named (KDIR=...): installing
 # into the running kernel's tree by default would surprise a packager.

@@ -79,6 +79,7 @@ static void hvx_stats_add(struct hvx_vcpu_stats *sum,
 	sum->user_other += READ_ONCE(s->user_other);
 	sum->fault_ins += READ_ONCE(s->fault_ins);
 	sum->injections += READ_ONCE(s->injections);
+	sum->halt_waits += READ_ONCE(s->halt_waits);
 }
 
 /* One "<name> <value>" line per counter; zero per-reason counts omitted. */
@@ -123,6 +124,7 @@ static void hvx_stats_show(struct seq_file *m, const struct hvx_vcpu_stats *s)
 		seq_printf(m, "user_exit.other %llu\n", s->user_other);
 	seq_printf(m, "fault_ins %llu\n", s->fault_ins);
 	seq_printf(m, "injections %llu\n", s->injections);
+	seq_printf(m, "halt_waits %llu\n", s->halt_waits);
 }
 
 static int hvx_vcpu_stats_show(struct seq_file *m, void *unused)

@@ -32,6 +32,8 @@
  *		kernel (EPT violations that mapped a page).
  * @injections:	events (exceptions, interrupts, NMIs) hvx injected; the
  *		re-delivery of an event an exit interrupted is not counted.
+ * @halt_waits:	times the vCPU thread slept in KVM_RUN (HLT with an
+ *		in-kernel APIC, or waiting for SIPI).
  */
 struct hvx_vcpu_stats {
 	u64 hw_exits[HVX_STAT_NR_HW_EXITS];
@@ -41,6 +43,7 @@ struct hvx_vcpu_stats {
 	u64 user_other;
 	u64 fault_ins;
 	u64 injections;
+	u64 halt_waits;
 };
 
 /* Single writer: no read-modify-write atomicity needed, only no tearing. */

@@ -15,8 +15,11 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/processor-flags.h>
+#include <asm/smp.h>
 
 #include "hvx.h"
+#include "irq/irq.h"
 
 static vm_fault_t hvx_vcpu_mmap_fault(struct vm_fault *vmf)
 {
@@ -52,10 +55,101 @@ static int hvx_vcpu_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+void hvx_vcpu_kick(struct hvx_vcpu *vcpu)
+{
+	/*
+	 * A reschedule IPI: smp_send_reschedule() without the macro newer
+	 * kernels wrap it in (its tracepoint is not exported to modules).
+	 */
+	void (*send_reschedule)(int cpu) = smp_ops.smp_send_reschedule;
+	int cpu;
+
+	wake_up_interruptible(&vcpu->wait);
+	/*
+	 * Pairs with the barrier between the vCPU thread's setting
+	 * HVX_IN_GUEST and its last look at the requests before entry:
+	 * either it sees the request, or this sees it in the guest and the
+	 * IPI makes it exit (external-interrupt exiting).
+	 */
+	smp_mb();
+	cpu = READ_ONCE(vcpu->cpu);
+	if (READ_ONCE(vcpu->mode) == HVX_IN_GUEST &&
+	    cpu != raw_smp_processor_id() && (unsigned int)cpu < nr_cpu_ids)
+		send_reschedule(cpu);
+}
+
+void hvx_vcpu_request(struct hvx_vcpu *vcpu, unsigned int req)
+{
+	set_bit(req, &vcpu->requests);
+	hvx_vcpu_kick(vcpu);
+}
+
+/* What wakes a vCPU that is not runnable (KVM's kvm_arch_vcpu_runnable). */
+static bool hvx_vcpu_woken(struct hvx_vcpu *vcpu)
+{
+	unsigned long req = READ_ONCE(vcpu->requests);
+
+	switch (vcpu->mp_state) {
+	case KVM_MP_STATE_HALTED:
+		return req;
+	case KVM_MP_STATE_INIT_RECEIVED:
+		return req & (BIT(HVX_REQ_INIT) | BIT(HVX_REQ_SIPI));
+	default:	/* UNINITIALIZED: only INIT starts it */
+		return req & BIT(HVX_REQ_INIT);
+	}
+}
+
+/*
+ * The requests the core handles, before the vCPU runs: INIT and SIPI (the
+ * processor's wait-for-SIPI state, Intel SDM Vol. 3A, 9.4), and for a
+ * vCPU that does not run, the events that may wake it.  A runnable vCPU's
+ * interrupts and NMIs are the backend's (taken before each entry).
+ */
+static int hvx_vcpu_requests(struct hvx_vcpu *vcpu)
+{
+	int r;
+
+	if (test_and_clear_bit(HVX_REQ_INIT, &vcpu->requests)) {
+		r = hvx_backend->vcpu_reset(vcpu);
+		if (r)
+			return r;
+		hvx_lapic_reset(vcpu, true);
+		/*
+		 * An INIT drops the NMIs that came before it.  Not a SIPI:
+		 * the one posted after the INIT (the usual INIT, SIPI pair)
+		 * may be pending already, and is taken just below, as KVM.
+		 */
+		atomic_set(&vcpu->nmi_queued, 0);
+		clear_bit(HVX_REQ_NMI, &vcpu->requests);
+		vcpu->mp_state = vcpu->id ? KVM_MP_STATE_INIT_RECEIVED :
+			KVM_MP_STATE_RUNNABLE;
+	}
+	if (test_and_clear_bit(HVX_REQ_SIPI, &vcpu->requests) &&
+	    vcpu->mp_state == KVM_MP_STATE_INIT_RECEIVED) {
+		r = hvx_backend->vcpu_sipi(vcpu, READ_ONCE(vcpu->sipi_vector));
+		if (r)
+			return r;
+		vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	}
+	if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE)
+		return 0;
+	if (test_and_clear_bit(HVX_REQ_EVENT, &vcpu->requests))
+		hvx_lapic_sync(vcpu);
+	if (vcpu->mp_state != KVM_MP_STATE_HALTED)
+		return 0;
+	/* NMIs end a halt whatever IF says; interrupts only with IF set. */
+	if (test_bit(HVX_REQ_NMI, &vcpu->requests) ||
+	    (vcpu->halt_if && hvx_lapic_has_irq(vcpu)))
+		vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	return 0;
+}
+
 /*
  * KVM_RUN: run the guest until an exit needs userspace, a signal arrives,
  * or an error occurs.  Guest page faults inside memory slots are resolved
- * here, between runs, where sleeping is allowed.
+ * here, between runs, where sleeping is allowed.  With an in-kernel APIC,
+ * a halted vCPU (or one waiting for SIPI) sleeps here until an event
+ * wakes it.
  */
 static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 {
@@ -64,7 +158,9 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 
 	vcpu->ran = true;
 	/* As KVM: complete the last exit, then honour immediate_exit. */
-	hvx_backend->vcpu_complete(vcpu);
+	r = hvx_backend->vcpu_complete(vcpu);
+	if (r)
+		return r;
 
 	hvx_backend->vcpu_load(vcpu);
 	if (hvx_run_immediate_exit(run)) {
@@ -72,8 +168,7 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 		hvx_backend->vcpu_put(vcpu);
 		return -EINTR;
 	}
-	r = 0;
-	while (!r) {
+	for (;;) {
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
 			r = -EINTR;
@@ -81,26 +176,37 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 		}
 		cond_resched();
 
+		if (vcpu->lapic) {
+			r = hvx_vcpu_requests(vcpu);
+			if (r)
+				break;
+			if (vcpu->mp_state != KVM_MP_STATE_RUNNABLE) {
+				hvx_stat_inc(&vcpu->stats.halt_waits);
+				wait_event_interruptible(vcpu->wait,
+							 hvx_vcpu_woken(vcpu));
+				continue;
+			}
+		}
+
 		r = hvx_backend->vcpu_run(vcpu);
+		if (r == HVX_RUN_FAULT) {
+			r = hvx_vm_fault(vcpu->vm, vcpu->fault_gpa);
+			if (r == 1)
+				hvx_stat_inc(&vcpu->stats.fault_ins);
+			/* Outside every slot: MMIO, emulated for userspace. */
+			if (r == 0)
+				r = HVX_RUN_EMULATE;
+			else if (r > 0)
+				r = HVX_RUN_AGAIN;
+		}
 		if (r == HVX_RUN_EMULATE)
 			r = hvx_backend->vcpu_emulate(vcpu);
-		if (r == HVX_RUN_AGAIN) {
-			r = 0;
-			continue;
+		if (r == HVX_RUN_HALT) {
+			vcpu->mp_state = KVM_MP_STATE_HALTED;
+			r = HVX_RUN_AGAIN;
 		}
-		if (r != HVX_RUN_FAULT)
+		if (r != HVX_RUN_AGAIN)
 			break;
-
-		r = hvx_vm_fault(vcpu->vm, vcpu->fault_gpa);
-		if (r == 1)
-			hvx_stat_inc(&vcpu->stats.fault_ins);
-		if (r == 0) {
-			/* Outside every slot: MMIO, for userspace. */
-			r = hvx_backend->emulate_mmio(vcpu, vcpu->fault_gpa);
-			break;
-		}
-		if (r > 0)
-			r = 0;
 	}
 	hvx_backend->vcpu_put(vcpu);
 	hvx_stats_run_exit(vcpu, r);
@@ -147,28 +253,15 @@ static int hvx_vcpu_msrs(struct hvx_vcpu *vcpu, struct kvm_msrs __user *umsrs,
 	return r;
 }
 
-static bool hvx_cpuid_equal(const struct kvm_cpuid_entry2 *a,
-			    const struct kvm_cpuid_entry2 *b, unsigned int n)
-{
-	for (; n; n--, a++, b++)
-		if (a->function != b->function || a->index != b->index ||
-		    a->flags != b->flags || a->eax != b->eax ||
-		    a->ebx != b->ebx || a->ecx != b->ecx || a->edx != b->edx)
-			return false;
-	return true;
-}
-
 /*
- * KVM_SET_CPUID2.  Once the vCPU has run, only the table it has may be set
- * again (-EINVAL otherwise, as on KVM): the guest may already rely on it.
+ * KVM_SET_CPUID2: the backend keeps the table (and, once the vCPU has run,
+ * refuses any other, as KVM).
  */
 static int hvx_vcpu_set_cpuid(struct hvx_vcpu *vcpu,
 			      struct kvm_cpuid2 __user *ucpuid)
 {
-	const struct kvm_cpuid_entry2 *cur;
 	struct kvm_cpuid_entry2 *entries;
 	struct kvm_cpuid2 cpuid;
-	unsigned int n;
 	int r;
 
 	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
@@ -179,14 +272,7 @@ static int hvx_vcpu_set_cpuid(struct hvx_vcpu *vcpu,
 			       array_size(cpuid.nent, sizeof(*entries)));
 	if (IS_ERR(entries))
 		return PTR_ERR(entries);
-
-	if (vcpu->ran) {
-		n = hvx_backend->get_cpuid(vcpu, &cur);
-		r = n == cpuid.nent && hvx_cpuid_equal(cur, entries, n) ?
-		    0 : -EINVAL;
-	} else {
-		r = hvx_backend->set_cpuid(vcpu, entries, cpuid.nent);
-	}
+	r = hvx_backend->set_cpuid(vcpu, entries, cpuid.nent);
 	kvfree(entries);
 	return r;
 }
@@ -201,11 +287,227 @@ static int hvx_vcpu_get_cpuid(struct hvx_vcpu *vcpu,
 	return hvx_cpuid_to_user(ucpuid, entries, n);
 }
 
+/*
+ * The vCPU ioctls that move one fixed-size structure, each way: the size
+ * and direction come from the ioctl number (_IOC_SIZE, _IOW or _IOR), and
+ * the handler works on a kernel copy, zeroed for a GET.
+ */
+static int hvx_get_regs(struct hvx_vcpu *vcpu, void *arg)
+{
+	return hvx_backend->get_regs(vcpu, arg);
+}
+
+static int hvx_set_regs(struct hvx_vcpu *vcpu, const void *arg)
+{
+	return hvx_backend->set_regs(vcpu, arg);
+}
+
+static int hvx_get_sregs(struct hvx_vcpu *vcpu, void *arg)
+{
+	return hvx_backend->get_sregs(vcpu, arg);
+}
+
+static int hvx_set_sregs(struct hvx_vcpu *vcpu, const void *arg)
+{
+	return hvx_backend->set_sregs(vcpu, arg);
+}
+
+static int hvx_get_fpu(struct hvx_vcpu *vcpu, void *arg)
+{
+	hvx_backend->get_fpu(vcpu, arg);
+	return 0;
+}
+
+static int hvx_set_fpu(struct hvx_vcpu *vcpu, const void *arg)
+{
+	return hvx_backend->set_fpu(vcpu, arg);
+}
+
+static int hvx_set_interrupt(struct hvx_vcpu *vcpu, const void *arg)
+{
+	const struct kvm_interrupt *irq = arg;
+
+	/* As KVM: the in-kernel PIC and APIC are the only sources then. */
+	if (vcpu->lapic)
+		return -ENXIO;
+	return hvx_backend->interrupt(vcpu, irq->irq);
+}
+
+/* KVM_NMI: with an in-kernel APIC, an NMI as the APICs deliver one. */
+static int hvx_vcpu_nmi(struct hvx_vcpu *vcpu)
+{
+	if (!vcpu->lapic)
+		return hvx_backend->nmi(vcpu);
+	atomic_inc(&vcpu->nmi_queued);
+	set_bit(HVX_REQ_NMI, &vcpu->requests);
+	return 0;
+}
+
+static int hvx_get_lapic(struct hvx_vcpu *vcpu, void *arg)
+{
+	return vcpu->lapic ? hvx_lapic_get_state(vcpu, arg) : -EINVAL;
+}
+
+static int hvx_set_lapic(struct hvx_vcpu *vcpu, const void *arg)
+{
+	return vcpu->lapic ? hvx_lapic_set_state(vcpu, arg) : -EINVAL;
+}
+
+static int hvx_get_events(struct hvx_vcpu *vcpu, void *arg)
+{
+	return hvx_backend->get_events(vcpu, arg);
+}
+
+static int hvx_set_events(struct hvx_vcpu *vcpu, const void *arg)
+{
+	return hvx_backend->set_events(vcpu, arg);
+}
+
+/*
+ * Without an in-kernel APIC, HLT exits to userspace and the vCPU is always
+ * runnable, as on KVM without an irqchip.  With one, the states of the
+ * processor's INIT/SIPI protocol and of HLT, as KVM has them.
+ */
+static int hvx_get_mp_state(struct hvx_vcpu *vcpu, void *arg)
+{
+	struct kvm_mp_state *mp = arg;
+
+	mp->mp_state = vcpu->lapic ? vcpu->mp_state : KVM_MP_STATE_RUNNABLE;
+	return 0;
+}
+
+static int hvx_set_mp_state(struct hvx_vcpu *vcpu, const void *arg)
+{
+	const struct kvm_mp_state *mp = arg;
+	struct kvm_regs regs;
+	int r;
+
+	if (!vcpu->lapic)
+		return mp->mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+	switch (mp->mp_state) {
+	case KVM_MP_STATE_HALTED:
+		/* Halted by the VMM: an interrupt wakes it if IF is set. */
+		r = hvx_backend->get_regs(vcpu, &regs);
+		if (r)
+			return r;
+		vcpu->halt_if = regs.rflags & X86_EFLAGS_IF;
+		fallthrough;
+	case KVM_MP_STATE_RUNNABLE:
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_INIT_RECEIVED:
+		vcpu->mp_state = mp->mp_state;
+		return 0;
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		/* As KVM: waiting for SIPI, with the SIPI already there. */
+		vcpu->mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		set_bit(HVX_REQ_SIPI, &vcpu->requests);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int hvx_get_debugregs(struct hvx_vcpu *vcpu, void *arg)
+{
+	hvx_backend->get_debugregs(vcpu, arg);
+	return 0;
+}
+
+static int hvx_set_debugregs(struct hvx_vcpu *vcpu, const void *arg)
+{
+	return hvx_backend->set_debugregs(vcpu, arg);
+}
+
+static int hvx_get_xsave(struct hvx_vcpu *vcpu, void *arg)
+{
+	hvx_backend->get_xsave(vcpu, arg);
+	return 0;
+}
+
+static int hvx_set_xsave(struct hvx_vcpu *vcpu, const void *arg)
+{
+	return hvx_backend->set_xsave(vcpu, arg);
+}
+
+static int hvx_get_xcrs(struct hvx_vcpu *vcpu, void *arg)
+{
+	hvx_backend->get_xcrs(vcpu, arg);
+	return 0;
+}
+
+static int hvx_set_xcrs(struct hvx_vcpu *vcpu, const void *arg)
+{
+	return hvx_backend->set_xcrs(vcpu, arg);
+}
+
+struct hvx_vcpu_xfer {
+	unsigned int ioctl;
+	int (*get)(struct hvx_vcpu *vcpu, void *arg);
+	int (*set)(struct hvx_vcpu *vcpu, const void *arg);
+};
+
+static const struct hvx_vcpu_xfer hvx_vcpu_xfers[] = {
+	{ KVM_GET_REGS, .get = hvx_get_regs },
+	{ KVM_SET_REGS, .set = hvx_set_regs },
+	{ KVM_GET_SREGS, .get = hvx_get_sregs },
+	{ KVM_SET_SREGS, .set = hvx_set_sregs },
+	{ KVM_GET_FPU, .get = hvx_get_fpu },
+	{ KVM_SET_FPU, .set = hvx_set_fpu },
+	{ KVM_INTERRUPT, .set = hvx_set_interrupt },
+	{ KVM_GET_VCPU_EVENTS, .get = hvx_get_events },
+	{ KVM_SET_VCPU_EVENTS, .set = hvx_set_events },
+	{ KVM_GET_MP_STATE, .get = hvx_get_mp_state },
+	{ KVM_SET_MP_STATE, .set = hvx_set_mp_state },
+	{ KVM_GET_XSAVE, .get = hvx_get_xsave },
+	{ KVM_SET_XSAVE, .set = hvx_set_xsave },
+	{ KVM_GET_XCRS, .get = hvx_get_xcrs },
+	{ KVM_SET_XCRS, .set = hvx_set_xcrs },
+	{ KVM_GET_DEBUGREGS, .get = hvx_get_debugregs },
+	{ KVM_SET_DEBUGREGS, .set = hvx_set_debugregs },
+	{ KVM_GET_LAPIC, .get = hvx_get_lapic },
+	{ KVM_SET_LAPIC, .set = hvx_set_lapic },
+};
+
+static long hvx_vcpu_xfer(struct hvx_vcpu *vcpu, const struct hvx_vcpu_xfer *x,
+			  unsigned int ioctl, void __user *argp)
+{
+	size_t size = _IOC_SIZE(ioctl);
+	void *buf;
+	int r;
+
+	if (x->set) {
+		buf = memdup_user(argp, size);
+		if (IS_ERR(buf))
+			return PTR_ERR(buf);
+		r = x->set(vcpu, buf);
+	} else {
+		buf = kzalloc(size, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+		r = x->get(vcpu, buf);
+		if (!r && copy_to_user(argp, buf, size))
+			r = -EFAULT;
+	}
+	kfree(buf);
+	return r;
+}
+
+static const struct hvx_vcpu_xfer *hvx_vcpu_xfer_find(unsigned int ioctl)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(hvx_vcpu_xfers); i++)
+		if (hvx_vcpu_xfers[i].ioctl == ioctl)
+			return &hvx_vcpu_xfers[i];
+	return NULL;
+}
+
 static long hvx_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 			   unsigned long arg)
 {
 	struct hvx_vcpu *vcpu = filp->private_data;
 	void __user *argp = (void __user *)arg;
+	const struct hvx_vcpu_xfer *x;
 	long r;
 
 	if (vcpu->vm->mm != current->mm)
@@ -213,167 +515,20 @@ static long hvx_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	if (mutex_lock_killable(&vcpu->mutex))
 		return -EINTR;
 
-	switch (ioctl) {
-	case KVM_RUN:
+	/* KVM_RUN first: it is the hot path. */
+	if (ioctl == KVM_RUN) {
 		r = arg ? -EINVAL : hvx_vcpu_run(vcpu);
-		break;
-	case KVM_GET_REGS: {
-		struct kvm_regs regs;
-
-		memset(&regs, 0, sizeof(regs));
-		hvx_backend->get_regs(vcpu, &regs);
-		r = copy_to_user(argp, &regs, sizeof(regs)) ? -EFAULT : 0;
-		break;
+		goto out_unlock;
 	}
-	case KVM_SET_REGS: {
-		struct kvm_regs regs;
-
-		if (copy_from_user(&regs, argp, sizeof(regs)))
-			r = -EFAULT;
-		else
-			r = hvx_backend->set_regs(vcpu, &regs);
-		break;
+	x = hvx_vcpu_xfer_find(ioctl);
+	if (x) {
+		r = hvx_vcpu_xfer(vcpu, x, ioctl, argp);
+		goto out_unlock;
 	}
-	case KVM_GET_SREGS: {
-		struct kvm_sregs *sregs = kzalloc(sizeof(*sregs), GFP_KERNEL);
-
-		if (!sregs) {
-			r = -ENOMEM;
-			break;
-		}
-		hvx_backend->get_sregs(vcpu, sregs);
-		r = copy_to_user(argp, sregs, sizeof(*sregs)) ? -EFAULT : 0;
-		kfree(sregs);
-		break;
-	}
-	case KVM_SET_SREGS: {
-		struct kvm_sregs *sregs = memdup_user(argp, sizeof(*sregs));
-
-		if (IS_ERR(sregs)) {
-			r = PTR_ERR(sregs);
-			break;
-		}
-		r = hvx_backend->set_sregs(vcpu, sregs);
-		kfree(sregs);
-		break;
-	}
-	case KVM_GET_FPU: {
-		struct kvm_fpu *fpu = kzalloc(sizeof(*fpu), GFP_KERNEL);
-
-		if (!fpu) {
-			r = -ENOMEM;
-			break;
-		}
-		hvx_backend->get_fpu(vcpu, fpu);
-		r = copy_to_user(argp, fpu, sizeof(*fpu)) ? -EFAULT : 0;
-		kfree(fpu);
-		break;
-	}
-	case KVM_SET_FPU: {
-		struct kvm_fpu *fpu = memdup_user(argp, sizeof(struct kvm_fpu));
-
-		if (IS_ERR(fpu)) {
-			r = PTR_ERR(fpu);
-			break;
-		}
-		r = hvx_backend->set_fpu(vcpu, fpu);
-		kfree(fpu);
-		break;
-	}
-	case KVM_INTERRUPT: {
-		struct kvm_interrupt irq;
-
-		if (copy_from_user(&irq, argp, sizeof(irq)))
-			r = -EFAULT;
-		else
-			r = hvx_backend->interrupt(vcpu, irq.irq);
-		break;
-	}
+	switch (ioctl) {
 	case KVM_NMI:
-		r = hvx_backend->nmi(vcpu);
+		r = hvx_vcpu_nmi(vcpu);
 		break;
-	case KVM_GET_VCPU_EVENTS: {
-		struct kvm_vcpu_events events;
-
-		memset(&events, 0, sizeof(events));
-		hvx_backend->get_events(vcpu, &events);
-		r = copy_to_user(argp, &events, sizeof(events)) ? -EFAULT : 0;
-		break;
-	}
-	case KVM_SET_VCPU_EVENTS: {
-		struct kvm_vcpu_events events;
-
-		if (copy_from_user(&events, argp, sizeof(events)))
-			r = -EFAULT;
-		else
-			r = hvx_backend->set_events(vcpu, &events);
-		break;
-	}
-	case KVM_GET_MP_STATE: {
-		/*
-		 * No in-kernel APIC: HLT exits to userspace and the vCPU is
-		 * always runnable, as on KVM without an irqchip.
-		 */
-		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
-
-		r = copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
-		break;
-	}
-	case KVM_SET_MP_STATE: {
-		struct kvm_mp_state mp;
-
-		if (copy_from_user(&mp, argp, sizeof(mp)))
-			r = -EFAULT;
-		else
-			r = mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
-		break;
-	}
-	case KVM_GET_XSAVE: {
-		struct kvm_xsave *xsave = kzalloc(sizeof(*xsave), GFP_KERNEL);
-
-		if (!xsave) {
-			r = -ENOMEM;
-			break;
-		}
-		hvx_backend->get_xsave(vcpu, xsave);
-		r = copy_to_user(argp, xsave, sizeof(*xsave)) ? -EFAULT : 0;
-		kfree(xsave);
-		break;
-	}
-	case KVM_SET_XSAVE: {
-		struct kvm_xsave *xsave = memdup_user(argp, sizeof(*xsave));
-
-		if (IS_ERR(xsave)) {
-			r = PTR_ERR(xsave);
-			break;
-		}
-		r = hvx_backend->set_xsave(vcpu, xsave);
-		kfree(xsave);
-		break;
-	}
-	case KVM_GET_XCRS: {
-		struct kvm_xcrs *xcrs = kzalloc(sizeof(*xcrs), GFP_KERNEL);
-
-		if (!xcrs) {
-			r = -ENOMEM;
-			break;
-		}
-		hvx_backend->get_xcrs(vcpu, xcrs);
-		r = copy_to_user(argp, xcrs, sizeof(*xcrs)) ? -EFAULT : 0;
-		kfree(xcrs);
-		break;
-	}
-	case KVM_SET_XCRS: {
-		struct kvm_xcrs *xcrs = memdup_user(argp, sizeof(*xcrs));
-
-		if (IS_ERR(xcrs)) {
-			r = PTR_ERR(xcrs);
-			break;
-		}
-		r = hvx_backend->set_xcrs(vcpu, xcrs);
-		kfree(xcrs);
-		break;
-	}
 	case KVM_GET_MSRS:
 		r = hvx_vcpu_msrs(vcpu, argp, false);
 		break;
@@ -390,6 +545,7 @@ static long hvx_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		/* What KVM returns for an unknown vCPU ioctl. */
 		r = -EINVAL;
 	}
+out_unlock:
 	mutex_unlock(&vcpu->mutex);
 	return r;
 }
@@ -405,7 +561,8 @@ static const struct file_operations hvx_vcpu_fops = {
 /**
  * hvx_vcpu_create() - KVM_CREATE_VCPU: create a vCPU and return its fd
  * @vm: the VM.
- * @id: the vCPU id, below HVX_MAX_VCPUS and not used yet.
+ * @id: the vCPU id, below HVX_MAX_VCPUS (or the VM's KVM_CAP_MAX_VCPU_ID)
+ *	and not used yet.
  *
  * Return: a new file descriptor, or -errno.
  */
@@ -422,7 +579,10 @@ int hvx_vcpu_create(struct hvx_vm *vm, unsigned long id)
 		return -ENOMEM;
 	vcpu->vm = vm;
 	vcpu->id = id;
+	vcpu->cpu = -1;
+	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	mutex_init(&vcpu->mutex);
+	init_waitqueue_head(&vcpu->wait);
 	r = -ENOMEM;
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!vcpu->run)
@@ -432,12 +592,24 @@ int hvx_vcpu_create(struct hvx_vm *vm, unsigned long id)
 		goto err_free_run;
 
 	mutex_lock(&vm->lock);
+	r = -EINVAL;
+	if (vm->max_vcpu_ids && id >= vm->max_vcpu_ids)
+		goto err_unlock;
 	r = -EEXIST;
 	if (vm->vcpus[id])
 		goto err_unlock;
+	/* The APIC first: the backend's reset tells it the TSC offset. */
+	if (vm->irqchip) {
+		r = hvx_lapic_create(vcpu);
+		if (r)
+			goto err_unlock;
+		/* As KVM: the APs wait for INIT and SIPI from the BSP. */
+		if (id)
+			vcpu->mp_state = KVM_MP_STATE_UNINITIALIZED;
+	}
 	r = hvx_backend->vcpu_init(vcpu);
 	if (r)
-		goto err_unlock;
+		goto err_lapic;
 
 	/* The file's reference on the VM; dropped when the file closes. */
 	hvx_vm_get(vm);
@@ -447,7 +619,8 @@ int hvx_vcpu_create(struct hvx_vm *vm, unsigned long id)
 		r = fd;
 		goto err_put_vm;
 	}
-	vm->vcpus[id] = vcpu;
+	/* Complete before the APICs' delivery loops can see it. */
+	smp_store_release(&vm->vcpus[id], vcpu);
 	vm->nr_vcpus++;
 	hvx_stats_vcpu_create(vcpu);
 	mutex_unlock(&vm->lock);
@@ -457,6 +630,9 @@ err_put_vm:
 	/* Not the last reference: the caller's VM file holds one. */
 	hvx_vm_put(vm);
 	hvx_backend->vcpu_destroy(vcpu);
+err_lapic:
+	if (vcpu->lapic)
+		hvx_lapic_destroy(vcpu);
 err_unlock:
 	mutex_unlock(&vm->lock);
 	free_page((unsigned long)vcpu->pio_data);

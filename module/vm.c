@@ -18,12 +18,15 @@
 #include <linux/file.h>
 #include <linux/kvm.h>
 #include <linux/mm.h>
-#include <asm/cpufeature.h>
+#include <asm/processor.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/xarray.h>
 
+#include "bus.h"
 #include "hvx.h"
+#include "irq/irq.h"
 
 static struct hvx_vm *hvx_vm_alloc(void)
 {
@@ -34,24 +37,27 @@ static struct hvx_vm *hvx_vm_alloc(void)
 		return NULL;
 	kref_init(&vm->refcount);
 	mutex_init(&vm->lock);
+	if (init_srcu_struct(&vm->bus_srcu)) {
+		kfree(vm);
+		return NULL;
+	}
 	return vm;
 }
 
+/* Unpins what the guest touched: the cost follows that, not the slot size. */
 static void hvx_slot_unpin(struct hvx_memslot *slot)
 {
-	u64 i;
+	unsigned long index;
+	struct page *page;
 
-	for (i = 0; i < slot->npages; i++) {
-		if (slot->pages[i])
-			unpin_user_page(slot->pages[i]);
-		slot->pages[i] = NULL;
-	}
+	xa_for_each(&slot->pages, index, page)
+		unpin_user_page(page);
+	xa_destroy(&slot->pages);
 }
 
 static void hvx_slot_free(struct hvx_memslot *slot)
 {
 	hvx_slot_unpin(slot);
-	kvfree(slot->pages);
 	kfree(slot);
 }
 
@@ -61,17 +67,29 @@ static void hvx_vm_free(struct kref *kref)
 	unsigned int i;
 
 	hvx_stats_vm_destroy(vm);
+	/*
+	 * No file is left, so no ioctl runs: the eventfds go first (an
+	 * irqfd fires into the irqchip at any time), then the interrupt
+	 * controllers (which deliver to the vCPUs' APICs), then the vCPUs.
+	 */
+	hvx_eventfd_destroy(vm);
+	hvx_irqchip_destroy(vm);
 	for (i = 0; i < HVX_MAX_VCPUS; i++) {
 		struct hvx_vcpu *vcpu = vm->vcpus[i];
 
 		if (!vcpu)
 			continue;
 		hvx_stats_vcpu_destroy(vcpu);
+		if (vcpu->lapic)
+			hvx_lapic_destroy(vcpu);
 		hvx_backend->vcpu_destroy(vcpu);
 		free_page((unsigned long)vcpu->run);
 		free_page((unsigned long)vcpu->pio_data);
 		kfree(vcpu);
 	}
+
+	hvx_bus_destroy(vm);
+	cleanup_srcu_struct(&vm->bus_srcu);
 
 	/* Tear down the guest's mappings before releasing the pages. */
 	hvx_backend->vm_destroy(vm);
@@ -118,8 +136,23 @@ static void hvx_slot_unmap(struct hvx_vm *vm, struct hvx_memslot *slot)
 }
 
 /*
+ * Guest-physical addresses a slot may cover: those EPT translates, the
+ * host's MAXPHYADDR (as KVM, whose limit is also the host's) and at most
+ * the 48 bits of a 4-level EPT walk.
+ */
+static u64 hvx_max_gpa(void)
+{
+	return 1ULL << min_t(unsigned int, boot_cpu_data.x86_phys_bits, 48);
+}
+
+/* As KVM_MEM_MAX_NR_PAGES: a slot's page count fits in an int. */
+#define HVX_MEM_MAX_NR_PAGES	((1ULL << 31) - 1)
+
+/*
  * KVM_SET_USER_MEMORY_REGION, validated as KVM does: create a slot, delete
- * it (size 0), or move an existing one to another guest address.
+ * it (size 0), or move an existing one to another guest address.  Nothing
+ * is allocated for the slot's pages until the guest touches them, so any
+ * size the checks allow costs the same.
  */
 static int hvx_vm_set_memory_region(struct hvx_vm *vm,
 				    const struct kvm_userspace_memory_region *mem)
@@ -142,7 +175,9 @@ static int hvx_vm_set_memory_region(struct hvx_vm *vm,
 	if (size && !access_ok((void __user *)(unsigned long)mem->userspace_addr,
 			       size))
 		return -EINVAL;
-	if ((size >> PAGE_SHIFT) > INT_MAX)
+	if ((size >> PAGE_SHIFT) > HVX_MEM_MAX_NR_PAGES)
+		return -EINVAL;
+	if (size && gpa + size > hvx_max_gpa())
 		return -EINVAL;
 
 	mutex_lock(&vm->lock);
@@ -191,13 +226,7 @@ static int hvx_vm_set_memory_region(struct hvx_vm *vm,
 	slot->id = id;
 	slot->npages = size >> PAGE_SHIFT;
 	slot->uaddr = mem->userspace_addr;
-	slot->pages = kvcalloc(slot->npages, sizeof(*slot->pages),
-			       GFP_KERNEL_ACCOUNT);
-	if (!slot->pages) {
-		kfree(slot);
-		r = -ENOMEM;
-		goto out;
-	}
+	xa_init(&slot->pages);
 	vm->slots[id] = slot;
 out:
 	mutex_unlock(&vm->lock);
@@ -239,7 +268,7 @@ int hvx_vm_fault(struct hvx_vm *vm, u64 gpa)
 		goto out;
 	}
 	index = (gpa - slot->gpa) >> PAGE_SHIFT;
-	page = slot->pages[index];
+	page = xa_load(&slot->pages, index);
 	if (!page) {
 		r = pin_user_pages_fast(slot->uaddr + (index << PAGE_SHIFT), 1,
 					FOLL_WRITE | FOLL_LONGTERM, &page);
@@ -247,16 +276,22 @@ int hvx_vm_fault(struct hvx_vm *vm, u64 gpa)
 			r = r < 0 ? r : -EFAULT;
 			goto out;
 		}
-		slot->pages[index] = page;
+		r = xa_err(xa_store(&slot->pages, index, page,
+				    GFP_KERNEL_ACCOUNT));
+		if (r)
+			goto err_unpin;
 	}
 	r = hvx_backend->vm_map(vm, gpa & PAGE_MASK, page_to_pfn(page));
 	if (r) {
-		slot->pages[index] = NULL;
-		unpin_user_page(page);
-		goto out;
+		xa_erase(&slot->pages, index);
+		goto err_unpin;
 	}
 	hvx_stats_fault_in(vm, gpa, slot->id, page_to_pfn(page));
 	r = 1;
+	goto out;
+
+err_unpin:
+	unpin_user_page(page);
 out:
 	mutex_unlock(&vm->lock);
 	return r;
@@ -330,10 +365,30 @@ long hvx_vm_check_extension(unsigned long cap)
 	case KVM_CAP_INTR_SHADOW:
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_EXT_CPUID:
+	/* The in-kernel irqchip (module/irq/). */
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
+	/* irqfds and ioeventfds (module/eventfd.c). */
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
+	/* KVM_ENABLE_CAP on a VM, for KVM_CAP_MAX_VCPU_ID. */
+	case KVM_CAP_ENABLE_CAP_VM:
+	/* Slots can be deleted, and adjacent slots work, as on KVM. */
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+	case KVM_CAP_DEBUGREGS:
 		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		/* As KVM: the number of routes KVM_SET_GSI_ROUTING takes. */
+		return 4096;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
-		return boot_cpu_has(X86_FEATURE_XSAVE);
+		return hvx_backend->has_xsave();
 	case KVM_CAP_NR_VCPUS:
 		return min_t(long, num_online_cpus(), HVX_MAX_VCPUS);
 	case KVM_CAP_MAX_VCPUS:
@@ -343,6 +398,35 @@ long hvx_vm_check_extension(unsigned long cap)
 		return HVX_MAX_MEMSLOTS;
 	default:
 		return 0;
+	}
+}
+
+/*
+ * KVM_ENABLE_CAP on a VM.  KVM_CAP_MAX_VCPU_ID: vCPU ids below args[0]
+ * from now on; as KVM, at most the capability's value, and set once (the
+ * same value again succeeds).
+ */
+static int hvx_vm_enable_cap(struct hvx_vm *vm, const struct kvm_enable_cap *cap)
+{
+	int r = -EINVAL;
+
+	if (cap->flags)
+		return -EINVAL;
+	switch (cap->cap) {
+	case KVM_CAP_MAX_VCPU_ID:
+		if (cap->args[0] > HVX_MAX_VCPUS)
+			return -EINVAL;
+		mutex_lock(&vm->lock);
+		if (vm->max_vcpu_ids == cap->args[0]) {
+			r = 0;
+		} else if (!vm->max_vcpu_ids) {
+			vm->max_vcpu_ids = cap->args[0];
+			r = 0;
+		}
+		mutex_unlock(&vm->lock);
+		return r;
+	default:
+		return -EINVAL;
 	}
 }
 
@@ -372,6 +456,13 @@ static long hvx_vm_ioctl(struct file *filp, unsigned int ioctl,
 	}
 	case KVM_CREATE_VCPU:
 		return hvx_vcpu_create(vm, arg);
+	case KVM_ENABLE_CAP: {
+		struct kvm_enable_cap cap;
+
+		if (copy_from_user(&cap, argp, sizeof(cap)))
+			return -EFAULT;
+		return hvx_vm_enable_cap(vm, &cap);
+	}
 	case KVM_CHECK_EXTENSION:
 		return hvx_vm_check_extension(arg);
 	case KVM_SET_TSS_ADDR:
@@ -382,9 +473,26 @@ static long hvx_vm_ioctl(struct file *filp, unsigned int ioctl,
 		 * compatibility and have no effect.
 		 */
 		return 0;
+	case KVM_IRQFD: {
+		struct kvm_irqfd irqfd;
+
+		if (copy_from_user(&irqfd, argp, sizeof(irqfd)))
+			return -EFAULT;
+		return hvx_irqfd(vm, &irqfd);
+	}
+	case KVM_IOEVENTFD: {
+		struct kvm_ioeventfd ioeventfd;
+
+		if (copy_from_user(&ioeventfd, argp, sizeof(ioeventfd)))
+			return -EFAULT;
+		return hvx_ioeventfd(vm, &ioeventfd);
+	}
 	default:
-		/* What KVM returns for an unknown VM ioctl. */
-		return -ENOTTY;
+		/*
+		 * The interrupt controllers' ioctls, or -ENOTTY: what KVM
+		 * returns for an unknown VM ioctl.
+		 */
+		return hvx_irqchip_ioctl(vm, ioctl, argp);
 	}
 }
 
@@ -414,6 +522,7 @@ int hvx_vm_create(unsigned long type)
 		return -ENOMEM;
 	r = hvx_backend->vm_init(vm);
 	if (r) {
+		cleanup_srcu_struct(&vm->bus_srcu);
 		kfree(vm);
 		return r;
 	}

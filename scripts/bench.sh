@@ -22,7 +22,7 @@
 #                    the bench as environment variables, e.g.
 #                    "HVX_BENCH_VMS=64 HVX_BENCH_MODE=protected" (see
 #                    "bench -h" for all of them)
-#   VM_TIMEOUT=SEC   wall-clock limit of the Bochs run (default 2400)
+#   VM_TIMEOUT=SEC   wall-clock limit of the Bochs run (default 3600)
 #   BENCH_CPUS=N     emulated CPUs (default 1: boots about twice as fast)
 set -uo pipefail
 source "$(dirname "$0")/vm-lib.sh"
@@ -38,7 +38,8 @@ dir=build/vm/bench
 rm -rf "$dir/payload"
 mkdir -p "$dir/payload"
 cp "build/mod-$kver/hvx.ko" build/selftests/bench "$dir/payload/"
-# The Linux boot line: hvx-run boots this kernel nested, on each device.
+# The Linux boot lines: hvx-run boots this kernel nested on each device,
+# with one vCPU and the userspace PIC, then with two and the irqchip.
 cp build/bin/hvx-run build/selftests/hvx-run-initramfs.cpio "$dir/payload/"
 cp "/boot/vmlinuz-$kver" "$dir/payload/vmlinuz"
 cp selftests/vm/suite.sh "$dir/payload/run.sh"
@@ -48,9 +49,10 @@ rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
 echo "bench: hvx $rev; booting Debian $kver in Bochs (${BENCH_CPUS:-1} emulated CPU); this takes several minutes"
 start=$(date +%s)
 selftests/vm/run-vm.sh --kernel "$kver" --cpu corei7_haswell_4770 \
-	--cpus "${BENCH_CPUS:-1}" --timeout "${VM_TIMEOUT:-2400}" \
+	--cpus "${BENCH_CPUS:-1}" --timeout "${VM_TIMEOUT:-3600}" \
 	--payload "$dir/payload" --out "$dir/out" --modules kvm_intel \
 	--append "hvxsuite=bench${VM_APPEND:+ $VM_APPEND}" >"$dir/run-vm.log" 2>&1
+grep "before the guest printed anything" "$dir/run-vm.log"
 tail -n 1 "$dir/run-vm.log"
 echo "bench: the VM ran for $(( $(date +%s) - start )) s"
 

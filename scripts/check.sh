@@ -10,8 +10,11 @@
 # passes its unit test (make host-test); each bpftrace script compiles
 # against hvx's event formats; "dkms add/build" builds hvx.ko for 6.12.
 # CI VM (Bochs, 2 emulated CPUs), two at a time:
-#   6.1  corei7_haswell_4770  full suite, then reboot with hvx loaded
-#   6.12 corei7_haswell_4770  full suite, then reboot with hvx loaded
+#   6.12 corei7_haswell_4770  the suite but for the tests only 6.1 runs,
+#                             the KVM-API guest tests also on /dev/kvm,
+#                             KVM's own selftests on both devices, reboot
+#   6.1  corei7_haswell_4770  every hvx selftest under slub_debug and
+#                             preempt=full, then reboot with hvx loaded
 #   6.1  trinity_apu          (AMD, no VT-x)  probe_test: hvx refuses to load
 #   6.1  core2_penryn_t9600   (VT-x, no EPT)  probe_test: hvx refuses to load
 set -uo pipefail
@@ -45,6 +48,13 @@ make -s userspace selftests >build/user-build.out 2>&1
 st=$?
 sed 's/^/# /' build/user-build.out
 tap $st "host: userspace tools and selftests build with -Wall -Wextra -Werror"
+
+# KVM's own selftests build (the 6.1 VM below runs their table on
+# kvm_intel and hvx; make kvm-selftests-vm runs only them).
+scripts/kvm-selftests.sh build >build/kvm-selftests.out 2>&1
+st=$?
+sed 's/^/# /' build/kvm-selftests.out
+tap $st "host: KVM's x86_64 selftests build from linux-source-6.1"
 
 mapfile -t sources < <(git ls-files '*.c' '*.h')
 perl build/linux-tools/scripts/checkpatch.pl --strict --no-tree --terse \
@@ -83,33 +93,60 @@ st=$?
 sed 's/^/# /' build/dkms.out
 tap $st "host: dkms add + build makes hvx.ko for $kver612 (dkms.conf)"
 
+# Bochs itself, on this host, with the bochsrc the VM runs below use.
+vm_smoke "$kver61" >build/bochs-smoke.out 2>&1
+st=$?
+grep -v '^run-vm.sh: bochs ' build/bochs-smoke.out | sed 's/^/# /'
+tap $st "host: Bochs starts with the CI VM's bochsrc and keeps running"
+
+# The tests only the 6.1 VM runs (hvxskip= on 6.12).
+only61=load_test,kvm_conflict_test,fuzz_test
+
 if grep -q '^not ok' "$results"; then
-	echo "check: the build failed; not booting the CI VM"
+	echo "check: a host check failed; not booting the CI VM"
 else
 	echo "== CI VM runs (Bochs; each takes minutes)"
 	start=$(date +%s)
-	vm_run "6.1" "$kver61" corei7_haswell_4770 3000 \
-		"hvxsuite=full preempt=full slub_debug=FZPU" &
-	vm_run "6.12" "$kver612" corei7_haswell_4770 3000 "hvxsuite=full" &
-	wait
+	# Two at a time, one per host core, longest first; each probe VM
+	# takes the first core a full suite leaves free. In Bochs a second
+	# of VM time costs 7 to 10 s of CI time, so each kernel runs what
+	# the other does not repeat: 6.1, under slub_debug and preempt=full,
+	# every hvx selftest (the module lifecycle, kvm_intel conflicts and
+	# the hostile-input suite among them); 6.12 the others, the KVM-API
+	# guest tests again on kvm_intel in the same boot (NAME@kvm), and
+	# KVM's own selftests (from linux-source-6.1) on both devices: the
+	# goal tests and those that need dirty logging (the nested, SMM,
+	# Hyper-V, AMD ... ones are not hvx's goal: make kvm-selftests-vm).
+	HVX_KVMST=1 vm_run "6.12" "$kver612" corei7_haswell_4770 3600 \
+		"hvxsuite=full hvxkvmst=yes hvxskip=$only61 KVMST_CLASSES=goal,dirtylog" &
+	vm_run "6.1" "$kver61" corei7_haswell_4770 3600 \
+		"hvxsuite=full hvxkvm=no preempt=full slub_debug=FZPU" &
+	wait -n
 	vm_run "6.1-amd" "$kver61" trinity_apu 900 "hvxsuite=probe" &
+	wait -n
 	vm_run "6.1-no-ept" "$kver61" core2_penryn_t9600 900 "hvxsuite=probe" &
 	wait
 	echo "# CI VM runs took $(( $(date +%s) - start )) s"
 
 	# shellcheck disable=SC2086
 	{
-		vm_verdict "6.1" reboot $HVX_SELFTESTS
-		vm_verdict "6.12" reboot $HVX_SELFTESTS
+		vm_verdict "6.1" reboot $HVX_SELFTESTS_HVX
+		vm_verdict "6.12" reboot $(for t in $HVX_SELFTESTS_HVX; do
+			case ",$only61," in *",$t,"*) ;; *) echo "$t" ;; esac
+		done) $HVX_SELFTESTS_KVM kvm_selftests
 		vm_verdict "6.1-amd" poweroff probe_test
 		vm_verdict "6.1-no-ept" poweroff probe_test
 	} | tee -a "$results"
 fi
 
+# TAP: "not ok ... # TODO" is an expected failure (KVM's selftests that
+# hvx is known to fail, or that fail on kvm_intel in Bochs), not a failure.
 passed=$(grep -c '^ok ' "$results" | tr -d ' ')
 skipped=$(grep -c '^ok .*# SKIP' "$results" | tr -d ' ')
+todo=$(grep -c '^not ok .*# TODO' "$results" | tr -d ' ')
 failed=$(grep -c '^not ok ' "$results" | tr -d ' ')
 passed=$((passed - skipped))
+failed=$((failed - todo))
 echo "logs: build/vm/*/out/serial.log; results: $results"
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "$passed passed, $failed failed, $skipped skipped, $todo expected failures"
 [ "$failed" -eq 0 ]

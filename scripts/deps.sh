@@ -7,7 +7,7 @@ pkgs="make gcc libc6-dev perl sparse kmod xz-utils cpio
       linux-image-amd64 linux-headers-amd64
       linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.1
       bochs bochsbios vgabios busybox-static isolinux syslinux-common xorriso
-      bpftrace dkms"
+      bpftrace dkms flex bison bc rsync"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" ||

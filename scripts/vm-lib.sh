@@ -5,10 +5,20 @@
 HVX_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The KVM-API guest tests run twice in the full suite: against /dev/hvx
 # under their own name, then against /dev/kvm as NAME@kvm.
-HVX_GUEST_TESTS="smoke_test vm_test guest_modes_test cpuid_test mmio_test irq_test run_test concurrency_test leak_test hvx_run_test"
-HVX_SELFTESTS="probe_test load_test sys_ioctl_test kvm_conflict_test $HVX_GUEST_TESTS trace_test"
-HVX_SELFTESTS="$HVX_SELFTESTS $(for t in $HVX_GUEST_TESTS; do printf '%s@kvm ' "$t"; done)"
-HVX_SELFTESTS=${HVX_SELFTESTS% }
+HVX_GUEST_TESTS="smoke_test vm_test guest_modes_test cpuid_test mmio_test irq_test irqchip_test smp_test eventfd_test run_test concurrency_test leak_test hvx_run_test fuzz_test"
+# HVX_SELFTESTS_HVX: what the full suite runs against /dev/hvx (and the
+# tests that are not KVM-API clients); HVX_SELFTESTS_KVM: the NAME@kvm
+# runs it adds unless hvxkvm=no; HVX_SELFTESTS: both, in the suite's order.
+HVX_SELFTESTS_HVX="probe_test load_test sys_ioctl_test kvm_conflict_test $HVX_GUEST_TESTS trace_test"
+# Guest tests the full suite runs against /dev/hvx only (NAME@kvm still
+# runs by name); the same list is in selftests/vm/suite.sh.
+HVX_ONLY_IN_FULL="fuzz_test"
+HVX_SELFTESTS_KVM="$(for t in $HVX_GUEST_TESTS; do
+	case " $HVX_ONLY_IN_FULL " in *" $t "*) continue ;; esac
+	printf '%s@kvm ' "$t"
+done)"
+HVX_SELFTESTS_KVM=${HVX_SELFTESTS_KVM% }
+HVX_SELFTESTS="$HVX_SELFTESTS_HVX $HVX_SELFTESTS_KVM"
 
 # The kernel log lines that fail a run, wherever they appear after the
 # suite started.
@@ -22,6 +32,14 @@ vm_payload() {
 	cp "$HVX_TOP/build/mod-$kver/hvx.ko" "$dir/"
 	cp "$HVX_TOP"/build/selftests/* "$HVX_TOP"/build/bin/* "$dir/"
 	cp "$HVX_TOP/selftests/vm/suite.sh" "$dir/run.sh"
+	# KVM's own selftests (scripts/kvm-selftests.sh), for the VM that runs
+	# them (HVX_KVMST=1): run as the test kvm_selftests.
+	if [ -n "${HVX_KVMST:-}" ]; then
+		cp "$HVX_TOP/selftests/kvm-selftests/run.sh" "$dir/kvm_selftests"
+		mkdir -p "$dir/kvm-selftests"
+		cp "$HVX_TOP"/build/kvm-selftests/bin/* \
+			"$HVX_TOP"/selftests/kvm-selftests/*.txt "$dir/kvm-selftests/"
+	fi
 	# hvx_run_test boots the VM's own kernel nested, on 6.12 only: a
 	# nested boot in Bochs takes minutes (Documentation/hvx-run.rst).
 	case $kver in
@@ -30,7 +48,8 @@ vm_payload() {
 }
 
 # vm_run NAME KVER MODEL TIMEOUT APPEND: boot one CI VM on a payload built
-# for KVER; everything lands in build/vm/NAME/.
+# for KVER; everything lands in build/vm/NAME/. HVX_KVMST=1 in the
+# environment adds KVM's selftests to the payload.
 vm_run() {
 	local name=$1 kver=$2 model=$3 timeout=$4 append=$5
 	local dir="$HVX_TOP/build/vm/$name"
@@ -39,6 +58,21 @@ vm_run() {
 		--cpus 2 --timeout "$timeout" --payload "$dir/payload" \
 		--out "$dir/out" --modules "kvm_intel" --append "$append" \
 		>"$dir/run-vm.log" 2>&1
+}
+
+# vm_smoke KVER: start Bochs for a few seconds with the bochsrc run-vm.sh
+# generates (no modules, an empty payload): a Bochs that cannot run on this
+# host fails here, in seconds, with what it said, instead of after the
+# build as a suite that never started.
+vm_smoke() {
+	local kver=$1 dir="$HVX_TOP/build/vm/smoke"
+	rm -rf "$dir/payload"
+	mkdir -p "$dir/payload"
+	printf '#!/bin/sh\necho smoke\n' >"$dir/payload/run.sh"
+	chmod 755 "$dir/payload/run.sh"
+	"$HVX_TOP/selftests/vm/run-vm.sh" --kernel "$kver" \
+		--cpu corei7_haswell_4770 --cpus 2 --smoke 3 \
+		--payload "$dir/payload" --out "$dir/out" 2>&1
 }
 
 # vm_verdict NAME EXPECTED_END TESTS...: print TAP lines ("ok - ..." /
@@ -54,15 +88,27 @@ vm_verdict() {
 	tr -d '\r' <"$out/serial.log" >"$log" 2>/dev/null
 
 	if ! grep -q '^HVX-SUITE-START' "$log" 2>/dev/null; then
-		echo "not ok - $name: the suite never started (VM end: $end)"
+		# run-vm.sh names a Bochs that died at start in one line.
+		local early
+		early=$(grep -m1 'before the guest printed anything' \
+			"$HVX_TOP/build/vm/$name/run-vm.log" 2>/dev/null)
+		echo "not ok - $name: the suite never started (VM end: $end)${early:+: ${early#run-vm.sh: }}"
 		tail -n 30 "$HVX_TOP/build/vm/$name/run-vm.log" "$log" 2>/dev/null | sed 's/^/# /'
 		return
 	fi
 
+	# Each test's results from the block after the last test; if the VM
+	# never got there (a timeout, a crash in a later test), from the live
+	# output between HVX-TEST-START and HVX-TEST-TIME.
+	local src
 	for t in "$@"; do
-		awk -v name="$name" -v t="$t" '
-			$0 == "HVX-TAP-BEGIN " t { on = 1; seen = 1; next }
-			on && index($0, "HVX-TAP-END " t " ") == 1 { on = 0; rc = $3; next }
+		src=tap
+		grep -qx "HVX-TAP-BEGIN $t" "$log" || src=live
+		awk -v name="$name" -v t="$t" -v src="$src" '
+			src == "tap" && $0 == "HVX-TAP-BEGIN " t { on = 1; seen = 1; next }
+			src == "tap" && on && index($0, "HVX-TAP-END " t " ") == 1 { on = 0; rc = $3; next }
+			src == "live" && $0 == "HVX-TEST-START " t { on = 1; started = 1; n = plan = failed = nd = 0; next }
+			src == "live" && on && index($0, "HVX-TEST-TIME " t " ") == 1 { on = 0; seen = 1; rc = $5; next }
 			!on { next }
 			/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0 }
 			/^(not )?ok [0-9]+/ {
@@ -76,14 +122,16 @@ vm_verdict() {
 			/^#/ { diag[++nd] = $0 }
 			END {
 				if (!seen) {
-					printf "not ok - %s: %s: no results (the VM died or the test hung)\n", name, t
+					printf "not ok - %s: %s: no results (%s)\n", name, t,
+						started ? "it was running when the VM ended" : "the VM died or the test hung"
+					for (i = 1; started && i <= nd && i <= 30; i++) print diag[nd - (nd > 30 ? 30 : nd) + i]
 					exit
 				}
 				if (n < plan || plan == 0)
 					printf "not ok - %s: %s: %d of %d results (the test crashed)\n", name, t, n, plan
 				else if (rc != 0 && rc != 4 && !failed)
 					printf "not ok - %s: %s: exit status %s\n", name, t, rc
-				if (failed || n < plan)
+				if (failed || n < plan || t == "kvm_selftests")
 					for (i = 1; i <= nd; i++) print diag[i]
 			}' "$log"
 	done

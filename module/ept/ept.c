@@ -161,11 +161,18 @@ int ept_map(struct ept *ept, u64 gpa, u64 pfn)
 	return 0;
 }
 
+/* Bytes of guest-physical space one entry of a level-@level table maps. */
+#define EPT_LEVEL_SPAN(level)	(1ULL << (12 + 9 * ((level) - 1)))
+
 /**
  * ept_unmap() - remove the mappings of a guest-physical range
  * @ept: the tables.
  * @gpa: start, page aligned.
  * @size: length in bytes, page aligned.
+ *
+ * Where a table is missing nothing below it is mapped, so its whole span
+ * is skipped: unmapping a huge range the guest barely touched costs what
+ * it touched, not the size of the range.
  *
  * The caller must ept_flush() before releasing the pages.
  */
@@ -174,45 +181,41 @@ void ept_unmap(struct ept *ept, u64 gpa, u64 size)
 	u64 end = gpa + size;
 
 	while (gpa < end) {
-		u64 *pte = ept_walk(ept, gpa, false);
+		u64 *table = ept->root;
+		int level;
 
-		if (pte)
-			WRITE_ONCE(*pte, 0);
-		gpa += PAGE_SIZE;
+		for (level = EPT_LEVELS; level > 1; level--) {
+			u64 entry = READ_ONCE(table[EPT_INDEX(gpa, level)]);
+
+			if (!(entry & EPT_RWX))
+				break;
+			table = __va(entry & EPT_ADDR_MASK);
+		}
+		if (level == 1) {
+			WRITE_ONCE(table[EPT_INDEX(gpa, 1)], 0);
+			gpa += PAGE_SIZE;
+		} else {
+			gpa = (gpa | (EPT_LEVEL_SPAN(level) - 1)) + 1;
+		}
 	}
 }
 
-struct ept_flush_args {
-	u64 eptp;
-	bool single_context;
-};
-
 static void ept_flush_this_cpu(void *data)
 {
-	const struct ept_flush_args *args = data;
+	const struct ept *ept = data;
 
-	if (args->single_context)
-		vmx_invept(VMX_EPT_EXTENT_CONTEXT, args->eptp);
-	else
-		vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	ept_sync_context(ept->eptp);
 }
 
 /**
  * ept_flush() - invalidate every CPU's translations derived from @ept
  * @ept: the tables.
- * @single_context: INVEPT single-context is supported; otherwise all
- *	contexts are invalidated.
  *
  * The IPI also makes any CPU running a guest on these tables exit first.
  * Every online CPU is in VMX root operation while hvx is loaded; a CPU that
  * comes online later starts with a global INVEPT.
  */
-void ept_flush(struct ept *ept, bool single_context)
+void ept_flush(struct ept *ept)
 {
-	struct ept_flush_args args = {
-		.eptp = ept->eptp,
-		.single_context = single_context,
-	};
-
-	on_each_cpu(ept_flush_this_cpu, &args, 1);
+	on_each_cpu(ept_flush_this_cpu, ept, 1);
 }

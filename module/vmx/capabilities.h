@@ -8,6 +8,7 @@
 
 #include <linux/cache.h>
 #include <linux/types.h>
+#include <asm/processor-flags.h>
 #include <asm/vmx.h>
 
 /* The five VM-execution, VM-exit and VM-entry control words. */
@@ -46,14 +47,20 @@ struct vmx_config {
 
 extern struct vmx_config vmx_config __ro_after_init;
 
+int vmx_probe(void);
+
+/*
+ * The CR0 bits VMX fixes to 1 for a guest: unrestricted guest lets PE and
+ * PG be 0 (Intel SDM Vol. 3C, 26.3.1.1).
+ */
+static inline unsigned long vmx_cr0_fixed0(void)
+{
+	return vmx_config.cr0_fixed0 & ~(X86_CR0_PE | X86_CR0_PG);
+}
+
 static inline bool cpu_has_vmx_preemption_timer(void)
 {
 	return vmx_config.ctls[VMX_CTL_PIN] & PIN_BASED_VMX_PREEMPTION_TIMER;
-}
-
-static inline bool cpu_has_vmx_ack_intr_on_exit(void)
-{
-	return vmx_config.ctls[VMX_CTL_EXIT] & VM_EXIT_ACK_INTR_ON_EXIT;
 }
 
 static inline bool cpu_has_vmx_invpcid(void)

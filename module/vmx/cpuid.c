@@ -1,21 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hvx VT-x backend: the guest's CPUID.
- *
- * KVM_GET_SUPPORTED_CPUID reports the host's CPUID minus everything hvx
- * cannot give a guest: features whose instructions the VMCS controls turn
- * into #UD (RDTSCP, RDPID, XSAVES, WAITPKG), features whose MSRs or state
- * hvx does not switch (PMU, PKU, TSX controls, SPEC_CTRL, CET, AMX, MPX,
- * XSS), features that would need an in-kernel device (x2APIC, TSC deadline)
- * and features of the machine rather than of a CPU (VMX, SMX, MONITOR, power
- * management, machine-check banks).  It adds the hypervisor bit and two
- * hypervisor leaves: 0x40000000 with the "hvxhvxhvx" signature, and
- * 0x40000010 with the TSC frequency in kHz (the convention VMware started).
+ * hvx VT-x backend: each vCPU's CPUID (the supported table is in
+ * cpuid_host.c).
  *
  * KVM_SET_CPUID2 gives a vCPU its own table, refused when a feature bit is
  * not in the supported table.  A CPUID exit answers from that table (zeros
- * until it is set, as on KVM), with the bits that depend on the vCPU: the
- * APIC ID, OSXSAVE, the APIC-enabled bit and the XSAVE area size.
+ * until it is set, as on KVM), with the bits that follow the vCPU's state
+ * brought up to date, as KVM keeps them: OSXSAVE, the APIC-enabled bit and
+ * the XSAVE area sizes; KVM_GET_CPUID2 returns them the same way.  The
+ * APIC IDs are the VMM's to put in the table, as on KVM.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -34,368 +27,14 @@
 #include "vmcs.h"
 #include "vmx.h"
 
-/* A feature's bit in its CPUID register. */
-#define F(name)		BIT(X86_FEATURE_##name & 31)
-
-/* CPUID.80000007H:EDX[8], invariant TSC (Intel SDM Vol. 2A, CPUID). */
-#define VMX_CPUID_INVARIANT_TSC	BIT(8)
-
-/* XCR0 features hvx lets a guest enable: x87, SSE, AVX, AVX-512. */
-#define VMX_GUEST_XFEATURES	(XFEATURE_MASK_FPSSE | XFEATURE_MASK_YMM | \
-				 XFEATURE_MASK_AVX512)
-#define VMX_NR_XFEATURES	8
-
-/* CR4 bits that need a CPUID feature (vmx_cpuid_cr4_reserved()). */
-#define VMX_CPUID_CR4_BITS	(X86_CR4_OSXSAVE | X86_CR4_PCIDE |	\
-				 X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_FSGSBASE)
-
-/* The legacy region and the XSAVE header (Intel SDM Vol. 1, 13.4). */
-#define VMX_XSAVE_LEGACY_SIZE	576
-
-static struct kvm_cpuid_entry2 vmx_supported[64] __ro_after_init;
-static unsigned int vmx_nr_supported __ro_after_init;
-static u64 vmx_supported_xcr0 __ro_after_init;
-
-/* Size, standard-format offset and 64-byte alignment of each xfeature. */
-static struct {
-	u32 size, offset;
-	bool align;
-} vmx_xstate[VMX_NR_XFEATURES] __ro_after_init;
-
-static struct kvm_cpuid_entry2 *vmx_find(struct kvm_cpuid_entry2 *e,
-					 unsigned int nent, u32 function,
-					 u32 index)
-{
-	unsigned int i;
-
-	for (i = 0; i < nent; i++, e++)
-		if (e->function == function &&
-		    (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
-		     e->index == index))
-			return e;
-	return NULL;
-}
-
-/* Bytes an XSAVE (standard) or XSAVEC (compacted) image of @xcr0 needs. */
-static u32 vmx_xsave_size(u64 xcr0, bool compacted)
-{
-	u32 size = VMX_XSAVE_LEGACY_SIZE, end;
-	unsigned int i;
-
-	for (i = 2; i < VMX_NR_XFEATURES; i++) {
-		if (!(xcr0 & BIT_ULL(i)))
-			continue;
-		if (compacted) {
-			if (vmx_xstate[i].align)
-				size = ALIGN(size, 64);
-			size += vmx_xstate[i].size;
-		} else {
-			end = vmx_xstate[i].offset + vmx_xstate[i].size;
-			size = max(size, end);
-		}
-	}
-	return size;
-}
-
-/* Appends the host's leaf @function.@index to the supported table. */
-static struct kvm_cpuid_entry2 *vmx_add(u32 function, u32 index, bool indexed)
-{
-	struct kvm_cpuid_entry2 *e;
-
-	/* The leaves below fit with room to spare; this only guards. */
-	if (vmx_nr_supported == ARRAY_SIZE(vmx_supported))
-		return NULL;
-	e = &vmx_supported[vmx_nr_supported++];
-	e->function = function;
-	e->index = index;
-	e->flags = indexed ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
-	cpuid_count(function, index, &e->eax, &e->ebx, &e->ecx, &e->edx);
-	return e;
-}
-
-/* Host subleaves of @function until @last says one is the last (kept). */
-static void vmx_add_subleaves(u32 function,
-			      bool (*last)(const struct kvm_cpuid_entry2 *e))
-{
-	struct kvm_cpuid_entry2 *e;
-	u32 i;
-
-	for (i = 0; i < 8; i++) {
-		e = vmx_add(function, i, true);
-		if (!e)
-			break;
-		if (function == 0xb)
-			e->edx = 0;	/* the x2APIC ID, per vCPU */
-		if (last(e))
-			break;
-	}
-}
-
-/* Leaf 4: cache type 0 ends the list. */
-static bool vmx_last_cache(const struct kvm_cpuid_entry2 *e)
-{
-	return !(e->eax & 0x1f);
-}
-
-/* Leaf 0xB: level type 0 ends the list. */
-static bool vmx_last_level(const struct kvm_cpuid_entry2 *e)
-{
-	return !(e->ecx & 0xff00);
-}
-
-/* The guest CR4 bit is allowed in VMX operation (Intel SDM Vol. 3D, A.8). */
-static bool vmx_cr4_ok(unsigned long bit)
-{
-	return vmx_config.cr4_fixed1 & bit;
-}
-
-static void vmx_basic_leaves(u32 max)
-{
-	bool ymm = vmx_supported_xcr0 & XFEATURE_MASK_YMM;
-	bool zmm = vmx_supported_xcr0 & XFEATURE_MASK_AVX512;
-	/* MOV to CR3 must not exit, or its PCID bits would need emulating. */
-	bool pcid = vmx_cr4_ok(X86_CR4_PCIDE) &&
-		    !(vmx_config.ctls[VMX_CTL_PROC] & CPU_BASED_CR3_LOAD_EXITING);
-	/* INVPCID exits when INVLPG does (SDM Vol. 3C, conditional exits). */
-	bool invpcid = cpu_has_vmx_invpcid() &&
-		       !(vmx_config.ctls[VMX_CTL_PROC] & CPU_BASED_INVLPG_EXITING);
-	struct kvm_cpuid_entry2 *e;
-	u32 i;
-
-	e = vmx_add(0, 0, false);
-	if (e)
-		e->eax = max;
-
-	e = vmx_add(1, 0, false);
-	if (e) {
-		e->ebx &= 0x00ffffff;	/* initial APIC ID: per vCPU */
-		e->ecx &= F(XMM3) | F(PCLMULQDQ) | F(SSSE3) | F(CX16) |
-			  F(XMM4_1) | F(XMM4_2) | F(MOVBE) | F(POPCNT) |
-			  F(AES) | F(RDRAND) |
-			  (pcid ? F(PCID) : 0) |
-			  (vmx_supported_xcr0 ? F(XSAVE) : 0) |
-			  (ymm ? F(AVX) | F(FMA) | F(F16C) : 0);
-		e->ecx |= F(HYPERVISOR);
-		e->edx &= F(FPU) | F(VME) | F(DE) | F(PSE) | F(TSC) | F(MSR) |
-			  F(PAE) | F(MCE) | F(CX8) | F(APIC) | F(SEP) |
-			  F(MTRR) | F(PGE) | F(CMOV) | F(PAT) | F(PSE36) |
-			  F(CLFLUSH) | F(MMX) | F(FXSR) | F(XMM) | F(XMM2) |
-			  F(SELFSNOOP) | F(HT);
-	}
-
-	if (max >= 2)
-		vmx_add(2, 0, false);
-	if (max >= 4)
-		vmx_add_subleaves(4, vmx_last_cache);
-
-	if (max >= 7) {
-		e = vmx_add(7, 0, true);
-		if (e) {
-			e->eax = 0;	/* subleaf 0 is the last */
-			e->ebx &= F(BMI1) | F(FDP_EXCPTN_ONLY) | F(BMI2) |
-				  F(ERMS) | F(ZERO_FCS_FDS) | F(RDSEED) |
-				  F(ADX) | F(CLFLUSHOPT) | F(CLWB) |
-				  F(SHA_NI) |
-				  (vmx_cr4_ok(X86_CR4_FSGSBASE) ?
-				   F(FSGSBASE) : 0) |
-				  (vmx_cr4_ok(X86_CR4_SMEP) ? F(SMEP) : 0) |
-				  (vmx_cr4_ok(X86_CR4_SMAP) ? F(SMAP) : 0) |
-				  (pcid && invpcid ? F(INVPCID) : 0) |
-				  (ymm ? F(AVX2) : 0) |
-				  (zmm ? F(AVX512F) | F(AVX512DQ) |
-				   F(AVX512IFMA) | F(AVX512PF) |
-				   F(AVX512ER) | F(AVX512CD) | F(AVX512BW) |
-				   F(AVX512VL) : 0);
-			e->ecx &= F(GFNI) | F(MOVDIRI) | F(MOVDIR64B) |
-				  (vmx_cr4_ok(X86_CR4_UMIP) ? F(UMIP) : 0) |
-				  (ymm ? F(VAES) | F(VPCLMULQDQ) : 0) |
-				  (zmm ? F(AVX512VBMI) | F(AVX512_VBMI2) |
-				   F(AVX512_VNNI) | F(AVX512_BITALG) |
-				   F(AVX512_VPOPCNTDQ) : 0);
-			e->edx &= F(FSRM) | F(MD_CLEAR) | F(SERIALIZE) |
-				  (zmm ? F(AVX512_4VNNIW) | F(AVX512_4FMAPS) |
-				   F(AVX512_VP2INTERSECT) |
-				   F(AVX512_FP16) : 0);
-		}
-	}
-
-	/* No PMU: version 0, no counters (Intel SDM Vol. 3B, 20.2). */
-	if (max >= 0xa) {
-		e = vmx_add(0xa, 0, false);
-		if (e) {
-			e->eax = 0;
-			e->ebx = 0;
-			e->ecx = 0;
-			e->edx = 0;
-		}
-	}
-	if (max >= 0xb)
-		vmx_add_subleaves(0xb, vmx_last_level);
-
-	if (max >= 0xd && vmx_supported_xcr0) {
-		e = vmx_add(0xd, 0, true);
-		if (e) {
-			e->eax = (u32)vmx_supported_xcr0;
-			e->edx = vmx_supported_xcr0 >> 32;
-			e->ecx = vmx_xsave_size(vmx_supported_xcr0, false);
-			e->ebx = e->ecx;
-		}
-		e = vmx_add(0xd, 1, true);
-		if (e) {
-			/* XSAVEOPT, XSAVEC, XGETBV with ECX=1; no XSAVES. */
-			e->eax &= BIT(0) | BIT(1) | BIT(2);
-			e->ebx = vmx_xsave_size(vmx_supported_xcr0, true);
-			e->ecx = 0;
-			e->edx = 0;
-		}
-		for (i = 2; i < VMX_NR_XFEATURES; i++) {
-			if (!(vmx_supported_xcr0 & BIT_ULL(i)))
-				continue;
-			e = vmx_add(0xd, i, true);
-			if (e)
-				e->ecx &= BIT(1);	/* user state, alignment */
-		}
-	}
-
-	/* TSC/crystal ratio and nominal frequencies: the guest's are the host's. */
-	if (max >= 0x15)
-		vmx_add(0x15, 0, false);
-	if (max >= 0x16)
-		vmx_add(0x16, 0, false);
-}
-
-static void vmx_hypervisor_leaves(void)
-{
-	struct kvm_cpuid_entry2 *e;
-	u32 sig[3];
-
-	memcpy(sig, HVX_CPUID_SIGNATURE, sizeof(sig));
-	e = vmx_add(HVX_CPUID_LEAF_SIGNATURE, 0, false);
-	if (e) {
-		e->eax = HVX_CPUID_LEAF_TIMING;
-		e->ebx = sig[0];
-		e->ecx = sig[1];
-		e->edx = sig[2];
-	}
-	e = vmx_add(HVX_CPUID_LEAF_TIMING, 0, false);
-	if (e) {
-		/*
-		 * Only a TSC whose rate does not change is worth reporting.
-		 * There is no in-kernel local APIC, so no bus frequency: the
-		 * VMM that emulates one puts its own in EBX.
-		 */
-		e->eax = boot_cpu_has(X86_FEATURE_CONSTANT_TSC) ? tsc_khz : 0;
-		e->ebx = 0;
-		e->ecx = 0;
-		e->edx = 0;
-	}
-}
-
-static void vmx_extended_leaves(void)
-{
-	u32 max = min(cpuid_eax(0x80000000), 0x80000008U);
-	struct kvm_cpuid_entry2 *e;
-	u32 i;
-
-	if (max < 0x80000001)
-		return;
-	e = vmx_add(0x80000000, 0, false);
-	if (e)
-		e->eax = max;
-	e = vmx_add(0x80000001, 0, false);
-	if (e) {
-		e->ecx &= F(LAHF_LM) | F(ABM) | F(3DNOWPREFETCH);
-		/* No RDTSCP: the VMCS does not enable it (and TSC_AUX). */
-		e->edx &= F(SYSCALL) | F(NX) | F(GBPAGES) | F(LM);
-	}
-	for (i = 0x80000002; i <= min(max, 0x80000006U); i++)
-		vmx_add(i, 0, false);
-	if (max >= 0x80000007) {
-		e = vmx_add(0x80000007, 0, false);
-		if (e) {
-			e->eax = 0;
-			e->ebx = 0;
-			e->ecx = 0;
-			e->edx &= VMX_CPUID_INVARIANT_TSC;
-		}
-	}
-	if (max >= 0x80000008) {
-		e = vmx_add(0x80000008, 0, false);
-		if (e) {
-			e->eax &= 0xffff;	/* physical and linear widths */
-			/* No LA57 for guests: 48-bit linear addresses. */
-			if (((e->eax >> 8) & 0xff) > 48)
-				e->eax = (e->eax & 0xff) | 48 << 8;
-			e->ebx = 0;
-			e->ecx = 0;
-			e->edx = 0;
-		}
-	}
-}
-
-/**
- * vmx_cpuid_setup() - build the supported CPUID table, once at load
- *
- * Return: 0 or -ENOMEM.
- */
-int vmx_cpuid_setup(void)
-{
-	struct fpu_guest fpu;
-	u32 eax, ebx, ecx, edx;
-	unsigned int i;
-
-	/*
-	 * The guest may enable the XCR0 features the host has enabled and
-	 * a guest FPU buffer holds, of those hvx advertises.
-	 */
-	if (boot_cpu_has(X86_FEATURE_XSAVE)) {
-		if (!fpu_alloc_guest_fpstate(&fpu))
-			return -ENOMEM;
-		vmx_supported_xcr0 = vmx_host_xcr0 & fpu.fpstate->xfeatures &
-				     VMX_GUEST_XFEATURES;
-		fpu_free_guest_fpstate(&fpu);
-		/* AVX-512 state comes in three parts, all or none. */
-		if ((vmx_supported_xcr0 & XFEATURE_MASK_AVX512) !=
-		    XFEATURE_MASK_AVX512 ||
-		    !(vmx_supported_xcr0 & XFEATURE_MASK_YMM))
-			vmx_supported_xcr0 &= ~XFEATURE_MASK_AVX512;
-		if (!(vmx_supported_xcr0 & XFEATURE_MASK_SSE))
-			vmx_supported_xcr0 &= ~XFEATURE_MASK_YMM;
-	}
-	for (i = 2; i < VMX_NR_XFEATURES; i++) {
-		if (!(vmx_supported_xcr0 & BIT_ULL(i)))
-			continue;
-		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
-		vmx_xstate[i].size = eax;
-		vmx_xstate[i].offset = ebx;
-		vmx_xstate[i].align = ecx & BIT(1);
-	}
-
-	vmx_basic_leaves(min(cpuid_eax(0), 0x16U));
-	vmx_hypervisor_leaves();
-	vmx_extended_leaves();
-	return 0;
-}
-
-/**
- * vmx_supported_cpuid() - backend_ops.supported_cpuid
- * @entries: set to the supported table.
- *
- * Return: its number of entries.
- */
-unsigned int vmx_supported_cpuid(const struct kvm_cpuid_entry2 **entries)
-{
-	*entries = vmx_supported;
-	return vmx_nr_supported;
-}
-
 /* Feature-flag registers, checked bit by bit against the supported table. */
 static const struct {
 	u32 function, index;
 	u8 reg;		/* 0-3: EAX, EBX, ECX, EDX */
 	u32 ignore;	/* bits the vCPU state decides */
 } vmx_checked_regs[] = {
-	{ 1, 0, 2, F(OSXSAVE) }, { 1, 0, 3, 0 },
+	/* TSC deadline: KVM_CAP_TSC_DEADLINE_TIMER's, not in the table. */
+	{ 1, 0, 2, F(OSXSAVE) | F(TSC_DEADLINE_TIMER) }, { 1, 0, 3, 0 },
 	{ 7, 0, 1, 0 }, { 7, 0, 2, F(OSPKE) }, { 7, 0, 3, 0 },
 	{ 0xd, 0, 0, 0 }, { 0xd, 0, 3, 0 }, { 0xd, 1, 0, 0 },
 	{ 0x80000001, 0, 2, 0 }, { 0x80000001, 0, 3, 0 },
@@ -422,9 +61,8 @@ static int vmx_check_cpuid(struct kvm_cpuid_entry2 *entries,
 			     vmx_checked_regs[i].index);
 		if (!e)
 			continue;
-		s = vmx_find(vmx_supported, vmx_nr_supported,
-			     vmx_checked_regs[i].function,
-			     vmx_checked_regs[i].index);
+		s = vmx_supported_find(vmx_checked_regs[i].function,
+				       vmx_checked_regs[i].index);
 		extra = vmx_reg(e, vmx_checked_regs[i].reg) &
 			~vmx_checked_regs[i].ignore;
 		if (s)
@@ -449,14 +87,65 @@ static int vmx_check_cpuid(struct kvm_cpuid_entry2 *entries,
 	return 0;
 }
 
+/*
+ * The bits of a leaf that follow the vCPU's state, as KVM keeps them
+ * (kvm_update_cpuid_runtime): CPUID.1 OSXSAVE is CR4.OSXSAVE,
+ * CPUID.1 APIC is IA32_APIC_BASE's enable bit (SDM Vol. 3A, 11.4.3), and
+ * the XSAVE area sizes of leaf 0xD follow XCR0.
+ */
+static void vmx_cpuid_runtime(struct vmx_vcpu *vcpu, struct kvm_cpuid_entry2 *e)
+{
+	if (e->function == 1) {
+		if (vcpu->guest_osxsave)
+			e->ecx |= F(OSXSAVE);
+		else
+			e->ecx &= ~F(OSXSAVE);
+		if (vmx_apic_base(vcpu) & MSR_IA32_APICBASE_ENABLE)
+			e->edx |= F(APIC);
+		else
+			e->edx &= ~F(APIC);
+	} else if (e->function == 0xd && e->index == 0) {
+		e->ebx = vmx_xsave_size(vcpu->xcr0, false);
+	} else if (e->function == 0xd && e->index == 1 &&
+		   (e->eax & (BIT(1) | BIT(3)))) {
+		e->ebx = vmx_xsave_size(vcpu->xcr0, true);
+	}
+}
+
+/* The table with every such bit as the guest sees it now. */
+static void vmx_cpuid_refresh(struct vmx_vcpu *vcpu,
+			      struct kvm_cpuid_entry2 *entries,
+			      unsigned int nent)
+{
+	unsigned int i;
+
+	for (i = 0; i < nent; i++)
+		vmx_cpuid_runtime(vcpu, &entries[i]);
+}
+
+static bool vmx_cpuid_equal(const struct kvm_cpuid_entry2 *a,
+			    const struct kvm_cpuid_entry2 *b, unsigned int n)
+{
+	for (; n; n--, a++, b++)
+		if (a->function != b->function || a->index != b->index ||
+		    a->flags != b->flags || a->eax != b->eax ||
+		    a->ebx != b->ebx || a->ecx != b->ecx || a->edx != b->edx)
+			return false;
+	return true;
+}
+
 /**
  * vmx_set_cpuid() - backend_ops.set_cpuid: KVM_SET_CPUID2
- * @hv: the vCPU, which has not run yet.
+ * @hv: the vCPU.
  * @entries: the table (a kernel copy).
  * @nent: its number of entries, at most VMX_MAX_CPUID_ENTRIES.
  *
- * Return: 0, -EINVAL for a feature hvx cannot give, or -ENOMEM; the
- * vCPU's table is unchanged on error.
+ * The bits that follow the vCPU's state are taken from the vCPU, not from
+ * @entries (as KVM).  Once the vCPU has run, only the table it has may be
+ * set again: the guest may already rely on it.
+ *
+ * Return: 0, -EINVAL for a feature hvx cannot give or (after a run) another
+ * table, or -ENOMEM; the vCPU's table is unchanged on error.
  */
 int vmx_set_cpuid(struct hvx_vcpu *hv, const struct kvm_cpuid_entry2 *entries,
 		  unsigned int nent)
@@ -471,6 +160,14 @@ int vmx_set_cpuid(struct hvx_vcpu *hv, const struct kvm_cpuid_entry2 *entries,
 		if (!copy)
 			return -ENOMEM;
 	}
+	vmx_cpuid_refresh(to_vmx(hv), copy, nent);
+	if (hv->ran) {
+		vmx_cpuid_refresh(to_vmx(hv), cpuid->entries, cpuid->nent);
+		r = nent == cpuid->nent &&
+		    vmx_cpuid_equal(copy, cpuid->entries, nent) ? 0 : -EINVAL;
+		kfree(copy);
+		return r;
+	}
 	r = vmx_check_cpuid(copy, nent);
 	if (r) {
 		kfree(copy);
@@ -479,18 +176,18 @@ int vmx_set_cpuid(struct hvx_vcpu *hv, const struct kvm_cpuid_entry2 *entries,
 	kfree(cpuid->entries);
 	cpuid->entries = copy;
 	cpuid->nent = nent;
+	cpuid->set = true;
 
 	/*
 	 * CR4 bits of features the table lacks become host-owned, so that a
 	 * guest setting one exits and gets #GP (handle_cr); the others stay
 	 * the guest's.  The vCPU has not run: the shadow holds its CR4.
 	 */
-	preempt_disable();
-	vmx_vcpu_load(to_vmx(hv));
-	vmcs_writel(CR4_GUEST_HOST_MASK,
-		    (vmcs_readl(CR4_GUEST_HOST_MASK) & ~VMX_CPUID_CR4_BITS) |
-		    vmx_cpuid_cr4_reserved(to_vmx(hv)));
-	preempt_enable();
+	if (vmx_vmcs_enter(to_vmx(hv)))
+		return -EIO;
+	vmcs_writel(CR4_GUEST_HOST_MASK, vmx_cr4_guest_host_mask(to_vmx(hv)));
+	if (vmx_vmcs_leave(to_vmx(hv)))
+		return -EIO;
 
 	cpuid->xcr0 = 0;
 	e = vmx_find(copy, nent, 1, 0);
@@ -506,7 +203,7 @@ int vmx_set_cpuid(struct hvx_vcpu *hv, const struct kvm_cpuid_entry2 *entries,
 /**
  * vmx_get_cpuid() - backend_ops.get_cpuid: KVM_GET_CPUID2
  * @hv: the vCPU.
- * @entries: set to its table.
+ * @entries: set to its table, as the guest sees it now.
  *
  * Return: the number of entries.
  */
@@ -515,6 +212,7 @@ unsigned int vmx_get_cpuid(struct hvx_vcpu *hv,
 {
 	struct vmx_cpuid *cpuid = &to_vmx(hv)->cpuid;
 
+	vmx_cpuid_refresh(to_vmx(hv), cpuid->entries, cpuid->nent);
 	*entries = cpuid->entries;
 	return cpuid->nent;
 }
@@ -528,6 +226,34 @@ void vmx_cpuid_free(struct vmx_vcpu *vcpu)
 	kfree(vcpu->cpuid.entries);
 	vcpu->cpuid.entries = NULL;
 	vcpu->cpuid.nent = 0;
+}
+
+/**
+ * vmx_cpuid_supported_xcr0() - the XSAVE features any guest may have
+ *
+ * Return: the XCR0 bits KVM_GET_SUPPORTED_CPUID offers (leaf 0xD.0): the
+ * state components KVM_GET/SET_XSAVE carry.
+ */
+u64 vmx_cpuid_supported_xcr0(void)
+{
+	return vmx_supported_xcr0;
+}
+
+/**
+ * vmx_cr4_guest_host_mask() - the CR4 bits hvx owns: guest writes exit
+ * @vcpu: the vCPU.
+ *
+ * The guest owns the bits it may set freely.  Those of features its CPUID
+ * lacks exit so that setting them faults (handle_cr()), and OSXSAVE always
+ * exits: hvx then knows when to switch XCR0 without reading GUEST_CR4 on
+ * every entry, and a guest without CPUID.XSAVE gets #GP, as on KVM.
+ *
+ * Return: the value for CR4_GUEST_HOST_MASK.
+ */
+unsigned long vmx_cr4_guest_host_mask(struct vmx_vcpu *vcpu)
+{
+	return ~(unsigned long)VMX_CR4_GUEST_ALLOWED | X86_CR4_OSXSAVE |
+	       vmx_cpuid_cr4_reserved(vcpu);
 }
 
 /**
@@ -546,13 +272,18 @@ u64 vmx_cpuid_xcr0(struct vmx_vcpu *vcpu)
  * @vcpu: the vCPU.
  *
  * Return: the CR4 bits whose feature the table lacks, which the guest (#GP)
- * and KVM_SET_SREGS (-EINVAL) may not set, as on KVM.
+ * and KVM_SET_SREGS (-EINVAL) may not set, as on KVM; none before the
+ * first KVM_SET_CPUID2 (KVM computes them there): then only what the host
+ * cannot do is refused (vmx_cr4_valid()).
  */
 unsigned long vmx_cpuid_cr4_reserved(struct vmx_vcpu *vcpu)
 {
 	const struct kvm_cpuid_entry2 *e;
 	unsigned long reserved = 0;
 	u32 ecx1 = 0, ebx7 = 0;
+
+	if (!vcpu->cpuid.set)
+		return 0;
 
 	e = vmx_find(vcpu->cpuid.entries, vcpu->cpuid.nent, 1, 0);
 	if (e)
@@ -625,7 +356,7 @@ vmx_out_of_range(struct vmx_cpuid *cpuid, u32 *function, u32 index)
  * @vcpu: the vCPU, its VMCS current.
  *
  * Answers leaf EAX, subleaf ECX from the vCPU's table into the guest's
- * EAX-EDX, with the per-vCPU bits filled in.
+ * EAX-EDX, with the bits that follow the vCPU's state brought up to date.
  */
 void vmx_cpuid_emulate(struct vmx_vcpu *vcpu)
 {
@@ -633,46 +364,28 @@ void vmx_cpuid_emulate(struct vmx_vcpu *vcpu)
 	u32 function = vcpu->regs[HVX_REG_RAX];
 	u32 index = vcpu->regs[HVX_REG_RCX];
 	const struct kvm_cpuid_entry2 *e;
-	u32 apic_id = vcpu->vcpu.id;
-	u32 eax = 0, ebx = 0, ecx = 0, edx = 0;
+	struct kvm_cpuid_entry2 out = { };
 
 	e = vmx_find(cpuid->entries, cpuid->nent, function, index);
 	if (!e)
 		e = vmx_out_of_range(cpuid, &function, index);
 	if (e) {
-		eax = e->eax;
-		ebx = e->ebx;
-		ecx = e->ecx;
-		edx = e->edx;
-	} else if ((function == 0xb || function == 0x1f) &&
-		   vmx_find(cpuid->entries, cpuid->nent, function, 1)) {
-		/* An invalid level still echoes its number and the ID. */
-		ecx = index & 0xff;
-		edx = apic_id;
+		out = *e;
+		vmx_cpuid_runtime(vcpu, &out);
+	} else if (function == 0xb || function == 0x1f) {
+		/*
+		 * An undefined subleaf of a topology leaf the table has
+		 * still echoes its number and the x2APIC ID (as KVM: the
+		 * ID of subleaf 1).
+		 */
+		e = vmx_find(cpuid->entries, cpuid->nent, function, 1);
+		if (e) {
+			out.ecx = index & 0xff;
+			out.edx = e->edx;
+		}
 	}
-
-	if (e && function == 1) {
-		ebx = (ebx & 0x00ffffff) | apic_id << 24;
-		/* The guest owns CR4.OSXSAVE: GUEST_CR4 has it, not the shadow. */
-		if (!(ecx & F(XSAVE)) ||
-		    !(vmcs_readl(GUEST_CR4) & X86_CR4_OSXSAVE))
-			ecx &= ~F(OSXSAVE);
-		else
-			ecx |= F(OSXSAVE);
-		/* A globally disabled APIC is gone from CPUID (SDM 11.4.3). */
-		if (!(vcpu->msrs.apic_base & MSR_IA32_APICBASE_ENABLE))
-			edx &= ~F(APIC);
-	} else if (e && (function == 0xb || function == 0x1f)) {
-		edx = apic_id;
-	} else if (e && function == 0xd && index == 0) {
-		ebx = vmx_xsave_size(vcpu->xcr0, false);
-	} else if (e && function == 0xd && index == 1 &&
-		   (eax & (BIT(1) | BIT(3)))) {
-		ebx = vmx_xsave_size(vcpu->xcr0, true);
-	}
-
-	vcpu->regs[HVX_REG_RAX] = eax;
-	vcpu->regs[HVX_REG_RBX] = ebx;
-	vcpu->regs[HVX_REG_RCX] = ecx;
-	vcpu->regs[HVX_REG_RDX] = edx;
+	vcpu->regs[HVX_REG_RAX] = out.eax;
+	vcpu->regs[HVX_REG_RBX] = out.ebx;
+	vcpu->regs[HVX_REG_RCX] = out.ecx;
+	vcpu->regs[HVX_REG_RDX] = out.edx;
 }

@@ -14,19 +14,16 @@
 #include <linux/kvm.h>
 #include <linux/mm.h>
 
+#include "bus.h"
 #include "decode.h"
 #include "vmcs.h"
 #include "vmx.h"
 
-/* The guest state that fetching and decoding need. */
-struct vmx_fetch_state {
-	unsigned long rip, cs_base, cr0, cr3, cr4;
-	u64 efer, pdptr[4];
-	bool long_mode;		/* 64-bit code segment */
-	bool def32;		/* 32-bit default operand and address size */
-};
-
-static void vmx_read_fetch_state(struct vmx_fetch_state *st)
+/**
+ * vmx_read_fetch_state() - the guest state that fetching and decoding need
+ * @st: filled from the VMCS, which must be current.
+ */
+void vmx_read_fetch_state(struct vmx_fetch_state *st)
 {
 	u32 cs_ar = vmcs_read32(GUEST_CS_AR_BYTES);
 
@@ -42,6 +39,24 @@ static void vmx_read_fetch_state(struct vmx_fetch_state *st)
 	st->pdptr[3] = vmcs_read64(GUEST_PDPTR3);
 	st->long_mode = (st->efer & EFER_LMA) && (cs_ar & BIT(13));
 	st->def32 = (st->cr0 & X86_CR0_PE) && (cs_ar & BIT(14));
+}
+
+/**
+ * vmx_get_fetch_state() - vmx_read_fetch_state(), the VMCS made current
+ * for it
+ * @vcpu: the vCPU.
+ * @st: filled.
+ *
+ * Return: 0, or -EIO if the VMCS could not be used.
+ */
+int vmx_get_fetch_state(struct vmx_vcpu *vcpu, struct vmx_fetch_state *st)
+{
+	int r = vmx_vmcs_enter(vcpu);
+
+	if (r)
+		return r;
+	vmx_read_fetch_state(st);
+	return vmx_vmcs_leave(vcpu);
 }
 
 #define PTE_PRESENT	BIT_ULL(0)
@@ -159,22 +174,33 @@ static void vmx_reg_store(struct vmx_vcpu *vcpu, int reg, bool high8,
 	vmx_reg_write(vcpu, reg, val);
 }
 
-static unsigned long vmx_addr_mask(unsigned int asize)
-{
-	return asize == 8 ? ~0UL : (1UL << (asize * 8)) - 1;
-}
-
-/* Writes an address-size register as the instruction would. */
-static void vmx_reg_store_addr(struct vmx_vcpu *vcpu, int reg,
-			       unsigned int asize, unsigned long val)
+/**
+ * vmx_reg_store_addr() - write an address-size register as an instruction
+ * would
+ * @vcpu: the vCPU, its VMCS current.
+ * @reg: the register (HVX_REG_*).
+ * @asize: the address size in bytes.
+ * @val: the value.
+ */
+void vmx_reg_store_addr(struct vmx_vcpu *vcpu, int reg, unsigned int asize,
+			unsigned long val)
 {
 	vmx_reg_store(vcpu, reg, false, asize, val);
 }
 
-/* Reads or writes @len bytes at guest-linear @la, page by page. */
-static int vmx_access_linear(struct hvx_vm *vm,
-			     const struct vmx_fetch_state *st, u64 la,
-			     void *buf, unsigned int len, bool write)
+/**
+ * vmx_access_linear() - read or write guest-linear memory, page by page
+ * @vm: the VM.
+ * @st: the guest state (paging mode, CR3) from vmx_read_fetch_state().
+ * @la: the guest-linear address.
+ * @buf: the data.
+ * @len: its length in bytes.
+ * @write: write @buf to the guest, else read into it.
+ *
+ * Return: 0, or -errno when a page is not mapped or not in a slot.
+ */
+int vmx_access_linear(struct hvx_vm *vm, const struct vmx_fetch_state *st,
+		      u64 la, void *buf, unsigned int len, bool write)
 {
 	while (len) {
 		unsigned int chunk = min_t(unsigned int, len,
@@ -196,7 +222,6 @@ static int vmx_access_linear(struct hvx_vm *vm,
 }
 
 /* EPT-violation exit qualification bits (Intel SDM Vol. 3C, 28.2.1). */
-#define VMX_EPT_QUAL_READ	BIT(0)
 #define VMX_EPT_QUAL_WRITE	BIT(1)
 #define VMX_EPT_QUAL_FETCH	BIT(2)
 #define VMX_EPT_QUAL_LA_VALID	BIT(7)
@@ -207,16 +232,31 @@ static unsigned int vmx_code_size(const struct vmx_fetch_state *st)
 	return st->long_mode ? 8 : st->def32 ? 4 : 2;
 }
 
-/* The guest-linear address of a string operand: seg base + rSI or rDI. */
+/*
+ * The decoder numbers segments as the x86 encoding does (ES, CS, SS, DS,
+ * FS, GS), the order of the VMCS guest segment fields (Intel SDM Vol. 3D,
+ * B.1.2 and B.4.3): a segment's field is the ES field plus 2 * segment.
+ */
+#define vmx_seg_base_field(seg)	(GUEST_ES_BASE + 2 * (seg))
+static_assert(vmx_seg_base_field(HVX_SEG_CS) == GUEST_CS_BASE);
+static_assert(vmx_seg_base_field(HVX_SEG_SS) == GUEST_SS_BASE);
+static_assert(vmx_seg_base_field(HVX_SEG_DS) == GUEST_DS_BASE);
+static_assert(vmx_seg_base_field(HVX_SEG_FS) == GUEST_FS_BASE);
+static_assert(vmx_seg_base_field(HVX_SEG_GS) == GUEST_GS_BASE);
+
+/*
+ * The guest-linear address of a string operand: seg base + rSI or rDI
+ * (neither is RSP, so the VMCS need not be current).
+ */
 static u64 vmx_string_la(struct vmx_vcpu *vcpu,
 			 const struct vmx_fetch_state *st,
 			 const struct hvx_insn *in, unsigned int seg, int reg)
 {
-	u64 la = vmx_reg_read(vcpu, reg) & vmx_addr_mask(in->asize);
+	u64 la = vcpu->regs[reg] & vmx_addr_mask(in->asize);
 
 	/* 64-bit code ignores the ES, CS, SS and DS bases (SDM 3.4.4). */
 	if (!st->long_mode || seg == HVX_SEG_FS || seg == HVX_SEG_GS)
-		la += vmcs_readl(GUEST_ES_BASE + 2 * seg);
+		la += st->seg_base[seg];
 	return st->long_mode ? la : (u32)la;
 }
 
@@ -313,6 +353,34 @@ static void vmx_string_step(struct vmx_vcpu *vcpu, const struct hvx_insn *in,
 		vmcs_writel(GUEST_RFLAGS, rflags | X86_EFLAGS_RF);
 }
 
+/*
+ * A MOV to or from an in-kernel device's MMIO (the local APIC, the
+ * IOAPIC, an ioeventfd): done here, with no exit.  The VMCS is current.
+ * False when no device takes the access.
+ */
+static bool vmx_mmio_in_kernel(struct vmx_vcpu *vcpu, const struct hvx_insn *in,
+			       unsigned long rip, u64 gpa, bool write)
+{
+	u64 val = 0;
+
+	if (write) {
+		val = in->reg < 0 ? in->imm : vmx_reg_read(vcpu, in->reg);
+		if (in->high8)
+			val >>= 8;
+		if (hvx_mmio(&vcpu->vcpu, gpa, in->size, &val, true))
+			return false;
+	} else {
+		if (hvx_mmio(&vcpu->vcpu, gpa, in->size, &val, false))
+			return false;
+		if (in->sign)
+			val = in->size == 1 ? (u64)(s8)val :
+			      in->size == 2 ? (u64)(s16)val : (u64)(s32)val;
+		vmx_reg_store(vcpu, in->reg, in->high8, in->dst_size, val);
+	}
+	vmx_mmio_done(rip, in);
+	return true;
+}
+
 /**
  * vmx_emulate_mmio() - decode the instruction that accessed MMIO at @gpa
  * @hv: the vCPU; called from KVM_RUN with preemption enabled, right after
@@ -325,7 +393,8 @@ static void vmx_string_step(struct vmx_vcpu *vcpu, const struct hvx_insn *in,
  * RIP advance before the exit, as on KVM); a load completes on the next
  * KVM_RUN (vmx_complete_mmio()).
  *
- * Return: 0 (exit to userspace).
+ * Return: HVX_RUN_USER (exit to userspace), HVX_RUN_AGAIN when an
+ * in-kernel device handled the access, or -EIO.
  */
 int vmx_emulate_mmio(struct hvx_vcpu *hv, u64 gpa)
 {
@@ -334,15 +403,24 @@ int vmx_emulate_mmio(struct hvx_vcpu *hv, u64 gpa)
 	struct vmx_fetch_state st;
 	unsigned long qual;
 	struct hvx_insn in;
-	u64 val = 0, la = 0;
+	u64 val = 0, la = 0, fault_la;
+	unsigned int seg;
 	u8 bytes[15];
 	int n;
 
-	preempt_disable();
-	vmx_vcpu_load(vcpu);
+	/*
+	 * Everything this needs from the VMCS, read at once: the decoding
+	 * below reads guest memory, which may sleep.
+	 */
+	if (vmx_vmcs_enter(vcpu))
+		return -EIO;
 	vmx_read_fetch_state(&st);
 	qual = vmcs_readl(EXIT_QUALIFICATION);
-	preempt_enable();
+	fault_la = vmcs_readl(GUEST_LINEAR_ADDRESS);
+	for (seg = 0; seg < ARRAY_SIZE(st.seg_base); seg++)
+		st.seg_base[seg] = __vmcs_read(vmx_seg_base_field(seg));
+	if (vmx_vmcs_leave(vcpu))
+		return -EIO;
 
 	n = vmx_fetch(hv->vm, &st, bytes, sizeof(bytes));
 	if (n <= 0)
@@ -360,17 +438,14 @@ int vmx_emulate_mmio(struct hvx_vcpu *hv, u64 gpa)
 		 * The fault must be on the current element, all of it in the
 		 * MMIO page; la is the other operand of MOVS.
 		 */
-		preempt_disable();
-		vmx_vcpu_load(vcpu);
-		bad = in.rep && !(vmx_reg_read(vcpu, HVX_REG_RCX) &
+		bad = in.rep && !(vcpu->regs[HVX_REG_RCX] &
 				  vmx_addr_mask(in.asize));
 		la = write ? vmx_string_la(vcpu, &st, &in, HVX_SEG_ES, HVX_REG_RDI) :
 			     vmx_string_la(vcpu, &st, &in, in.seg, HVX_REG_RSI);
-		bad |= la != vmcs_readl(GUEST_LINEAR_ADDRESS);
+		bad |= la != fault_la;
 		if (in.op == HVX_INSN_MOVS)
 			la = write ? vmx_string_la(vcpu, &st, &in, in.seg, HVX_REG_RSI) :
 				     vmx_string_la(vcpu, &st, &in, HVX_SEG_ES, HVX_REG_RDI);
-		preempt_enable();
 		if (bad)
 			return vmx_mmio_failure(vcpu, bytes, n, qual, gpa);
 	}
@@ -384,14 +459,28 @@ int vmx_emulate_mmio(struct hvx_vcpu *hv, u64 gpa)
 	    vmx_access_linear(hv->vm, &st, la, &val, in.size, false))
 		return vmx_mmio_failure(vcpu, bytes, n, qual, gpa);
 
+	if ((in.op == HVX_INSN_LOAD || in.op == HVX_INSN_STORE) &&
+	    (hv->lapic || rcu_access_pointer(hv->vm->buses[HVX_BUS_MMIO]))) {
+		bool done;
+
+		if (vmx_vmcs_enter(vcpu))
+			return -EIO;
+		done = vmx_mmio_in_kernel(vcpu, &in, st.rip, gpa,
+					  qual & VMX_EPT_QUAL_WRITE);
+		if (vmx_vmcs_leave(vcpu))
+			return -EIO;
+		if (done)
+			return HVX_RUN_AGAIN;
+	}
+
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = in.size;
 	run->mmio.is_write = !!(qual & VMX_EPT_QUAL_WRITE);
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
 
-	preempt_disable();
-	vmx_vcpu_load(vcpu);
+	if (vmx_vmcs_enter(vcpu))
+		return -EIO;
 	switch (in.op) {
 	case HVX_INSN_STORE:
 		val = in.reg < 0 ? in.imm : vmx_reg_read(vcpu, in.reg);
@@ -419,8 +508,7 @@ int vmx_emulate_mmio(struct hvx_vcpu *hv, u64 gpa)
 		vcpu->mmio_pending = true;
 		break;
 	}
-	preempt_enable();
-	return 0;
+	return vmx_vmcs_leave(vcpu);
 }
 
 /**
@@ -428,8 +516,10 @@ int vmx_emulate_mmio(struct hvx_vcpu *hv, u64 gpa)
  * @vcpu: the vCPU; preemption enabled (MOVS writes guest memory).
  *
  * As on KVM, nothing completes if userspace moved RIP meanwhile.
+ *
+ * Return: 0, or -EIO if the VMCS could not be used.
  */
-void vmx_complete_mmio(struct vmx_vcpu *vcpu)
+int vmx_complete_mmio(struct vmx_vcpu *vcpu)
 {
 	const struct hvx_insn *in = &vcpu->mmio_insn;
 	const struct kvm_run *run = vcpu->vcpu.run;
@@ -437,21 +527,19 @@ void vmx_complete_mmio(struct vmx_vcpu *vcpu)
 	u64 val = 0;
 
 	vcpu->mmio_pending = false;
-	preempt_disable();
-	vmx_vcpu_load(vcpu);
-	vmx_read_fetch_state(&st);
-	preempt_enable();
+	if (vmx_get_fetch_state(vcpu, &st))
+		return -EIO;
 	if (st.rip != vcpu->mmio_rip)
-		return;
+		return 0;
 
 	memcpy(&val, run->mmio.data, in->size);
 	if (in->op == HVX_INSN_MOVS &&
 	    vmx_access_linear(vcpu->vcpu.vm, &st, vcpu->mmio_la, &val,
 			      in->size, true))
-		return;
+		return 0;
 
-	preempt_disable();
-	vmx_vcpu_load(vcpu);
+	if (vmx_vmcs_enter(vcpu))
+		return -EIO;
 	if (in->op == HVX_INSN_MOVS) {
 		vmx_string_step(vcpu, in, vcpu->mmio_rip,
 				!((vmx_reg_read(vcpu, HVX_REG_RCX) - 1) &
@@ -463,123 +551,5 @@ void vmx_complete_mmio(struct vmx_vcpu *vcpu)
 		vmx_reg_store(vcpu, in->reg, in->high8, in->dst_size, val);
 		vmx_mmio_done(vcpu->mmio_rip, in);
 	}
-	preempt_enable();
-}
-
-/*
- * String port I/O (INS, OUTS, with or without REP), reported to userspace
- * as KVM reports it: an OUTS element per exit (count 1); an INS exit asks
- * for as many elements as fit in the rest of the destination page, at most
- * 1024 bytes and RCX (count).  The instruction completes, element by
- * element, on the next KVM_RUN; a REP form with elements left runs again.
- */
-
-/**
- * vmx_emulate_string_io() - start a string I/O instruction for userspace
- * @hv: the vCPU; called from KVM_RUN with preemption enabled, after
- *	handle_io() recorded the exit in @hv's sio state.
- *
- * Return: HVX_RUN_USER (KVM_EXIT_IO or an emulation error), HVX_RUN_AGAIN
- * when there was nothing to transfer.
- */
-int vmx_emulate_string_io(struct hvx_vcpu *hv)
-{
-	struct vmx_vcpu *vcpu = to_vmx(hv);
-	struct vmx_string_io *sio = &vcpu->sio;
-	struct kvm_run *run = hv->run;
-	struct vmx_fetch_state st;
-	unsigned long count;
-	unsigned int n;
-
-	/* Host code ran on the guest's behalf: see vmx_l1d_flush_cond(). */
-	vcpu->l1d_flush = true;
-	preempt_disable();
-	vmx_vcpu_load(vcpu);
-	vmx_read_fetch_state(&st);
-	count = sio->rep ? vcpu->regs[HVX_REG_RCX] & vmx_addr_mask(sio->asize) : 1;
-	if (!count) {
-		vmcs_writel(GUEST_RIP, sio->rip + sio->len);
-		preempt_enable();
-		return HVX_RUN_AGAIN;
-	}
-	preempt_enable();
-
-	if (sio->in) {
-		unsigned int in_page = sio->df ? offset_in_page(sio->la) :
-				       PAGE_SIZE - offset_in_page(sio->la);
-
-		n = min3((unsigned long)in_page, 1024UL / sio->size, count);
-		if (!n)
-			n = 1;
-	} else {
-		n = 1;
-		if (vmx_access_linear(hv->vm, &st, sio->la, hv->pio_data,
-				      sio->size, false))
-			goto err_emulation;
-	}
-
-	run->exit_reason = KVM_EXIT_IO;
-	run->io.direction = sio->in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
-	run->io.size = sio->size;
-	run->io.port = sio->port;
-	run->io.count = n;
-	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
-	sio->count = n;
-	return HVX_RUN_USER;
-
-err_emulation:
-	sio->count = 0;
-	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
-	run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
-	run->internal.ndata = 2;
-	run->internal.data[0] = sio->la;
-	run->internal.data[1] = sio->rip;
-	return HVX_RUN_USER;
-}
-
-/**
- * vmx_complete_string_io() - finish the elements userspace handled
- * @vcpu: the vCPU; preemption enabled (guest memory is written).
- */
-void vmx_complete_string_io(struct vmx_vcpu *vcpu)
-{
-	struct vmx_string_io *sio = &vcpu->sio;
-	struct hvx_vcpu *hv = &vcpu->vcpu;
-	struct vmx_fetch_state st;
-	unsigned long mask = vmx_addr_mask(sio->asize);
-	unsigned int i, n = sio->count;
-	int reg = sio->in ? HVX_REG_RDI : HVX_REG_RSI;
-	long step = sio->df ? -(long)sio->size : sio->size;
-	unsigned long rcx;
-
-	sio->count = 0;
-	preempt_disable();
-	vmx_vcpu_load(vcpu);
-	vmx_read_fetch_state(&st);
-	preempt_enable();
-	if (st.rip != sio->rip)
-		return;
-
-	if (sio->in) {
-		for (i = 0; i < n; i++)
-			if (vmx_access_linear(hv->vm, &st, sio->la + i * step,
-					      hv->pio_data + i * sio->size,
-					      sio->size, true))
-				break;
-		n = i;
-	}
-
-	preempt_disable();
-	vmx_vcpu_load(vcpu);
-	vmx_reg_store_addr(vcpu, reg, sio->asize,
-			   (vmx_reg_read(vcpu, reg) + n * step) & mask);
-	rcx = vcpu->regs[HVX_REG_RCX];
-	if (sio->rep) {
-		rcx = ((rcx & mask) - n) & mask;
-		vmx_reg_store_addr(vcpu, HVX_REG_RCX, sio->asize, rcx);
-	}
-	/* A REP form with elements left executes again. */
-	if (!sio->rep || !rcx)
-		vmcs_writel(GUEST_RIP, sio->rip + sio->len);
-	preempt_enable();
+	return vmx_vmcs_leave(vcpu);
 }

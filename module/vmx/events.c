@@ -23,13 +23,8 @@
 #include "vmcs.h"
 #include "vmx.h"
 #include "vmx_stats.h"
-
-#define VMX_INTR_SHADOW		(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)
 #define VMX_NMI_INFO		(NMI_VECTOR | INTR_TYPE_NMI_INTR | \
 				 INTR_INFO_VALID_MASK)
-
-/* Most NMIs that can wait: one being handled and one more, as on x86. */
-#define VMX_MAX_PENDING_NMIS	2
 
 static u32 vmx_event_type(u32 info)
 {
@@ -238,7 +233,9 @@ static void vmx_set_window_exits(struct vmx_vcpu *vcpu, bool irq, bool nmi)
  */
 void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window)
 {
+	struct hvx_vcpu *hv = &vcpu->vcpu;
 	struct vmx_events *ev = &vcpu->ev;
+	int vector;
 	u32 info = 0, error = 0, len = 0;
 	bool irq_win, nmi_win;
 
@@ -266,6 +263,15 @@ void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window)
 		ev->irq_pending = -1;
 		info = ev->intr_info;
 		ev->entered = VMX_EVENT_INTERRUPT;
+	} else if (hv->lapic && vmx_interrupt_allowed()) {
+		/* The INTA cycle: from here the interrupt is the guest's. */
+		vector = hvx_lapic_take_irq(hv);
+		if (vector >= 0) {
+			ev->intr_info = vector | INTR_TYPE_EXT_INTR |
+					INTR_INFO_VALID_MASK;
+			info = ev->intr_info;
+			ev->entered = VMX_EVENT_INTERRUPT;
+		}
 	}
 
 	if (info) {
@@ -282,12 +288,14 @@ void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window)
 	 * NMIs are unblocked, an interrupt (or userspace's request) when the
 	 * guest sets IF.  An interrupt the guest already accepts but that
 	 * lost this entry to another event also waits for the window, which
-	 * opens as soon as that event's handler allows interrupts again.
+	 * opens as soon as that event's handler allows interrupts again; so
+	 * does one the in-kernel APIC has behind the one injected now.
 	 */
 	nmi_win = ev->nmi_pending || (ev->nmi_injected &&
 				      ev->entered != VMX_EVENT_NMI);
 	irq_win = want_window || ev->irq_pending >= 0 ||
-		  (ev->intr_info && ev->entered != VMX_EVENT_INTERRUPT);
+		  (ev->intr_info && ev->entered != VMX_EVENT_INTERRUPT) ||
+		  (hv->lapic && hvx_lapic_has_irq(hv));
 	vmx_set_window_exits(vcpu, irq_win, nmi_win);
 }
 
@@ -314,16 +322,17 @@ int vmx_nmi(struct hvx_vcpu *hv)
 	return 0;
 }
 
-void vmx_get_events(struct hvx_vcpu *hv, struct kvm_vcpu_events *events)
+int vmx_get_events(struct hvx_vcpu *hv, struct kvm_vcpu_events *events)
 {
 	struct vmx_vcpu *vcpu = to_vmx(hv);
 	const struct vmx_events *ev = &vcpu->ev;
 	u32 intr;
 
-	preempt_disable();
-	vmx_vcpu_load(vcpu);
+	if (vmx_vmcs_enter(vcpu))
+		return -EIO;
 	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-	preempt_enable();
+	if (vmx_vmcs_leave(vcpu))
+		return -EIO;
 
 	/*
 	 * A software exception is not reported: its instruction (INT3, INTO)
@@ -341,6 +350,10 @@ void vmx_get_events(struct hvx_vcpu *hv, struct kvm_vcpu_events *events)
 	    vmx_event_type(ev->intr_info) == INTR_TYPE_EXT_INTR) {
 		events->interrupt.injected = 1;
 		events->interrupt.nr = ev->intr_info & INTR_INFO_VECTOR_MASK;
+	} else if (ev->irq_pending >= 0) {
+		/* KVM_INTERRUPT's vector is "injected" on KVM from the ioctl on. */
+		events->interrupt.injected = 1;
+		events->interrupt.nr = ev->irq_pending;
 	}
 	if (intr & GUEST_INTR_STATE_STI)
 		events->interrupt.shadow |= KVM_X86_SHADOW_INT_STI;
@@ -352,6 +365,7 @@ void vmx_get_events(struct hvx_vcpu *hv, struct kvm_vcpu_events *events)
 	/* Never in SMM, none pending: hvx has no SMM. */
 	events->flags = KVM_VCPUEVENT_VALID_NMI_PENDING |
 			KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
+	return 0;
 }
 
 int vmx_set_events(struct hvx_vcpu *hv, const struct kvm_vcpu_events *events)
@@ -389,6 +403,7 @@ int vmx_set_events(struct hvx_vcpu *hv, const struct kvm_vcpu_events *events)
 		ev->exc_len = 0;
 	}
 	ev->intr_info = 0;
+	ev->irq_pending = -1;
 	if (events->interrupt.injected)
 		ev->intr_info = events->interrupt.nr | INTR_TYPE_EXT_INTR |
 				INTR_INFO_VALID_MASK;
@@ -398,8 +413,8 @@ int vmx_set_events(struct hvx_vcpu *hv, const struct kvm_vcpu_events *events)
 					VMX_MAX_PENDING_NMIS);
 	ev->entered = VMX_EVENT_NONE;
 
-	preempt_disable();
-	vmx_vcpu_load(vcpu);
+	if (vmx_vmcs_enter(vcpu))
+		return -EIO;
 	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 	if (events->flags & KVM_VCPUEVENT_VALID_SHADOW) {
 		intr &= ~VMX_INTR_SHADOW;
@@ -413,78 +428,5 @@ int vmx_set_events(struct hvx_vcpu *hv, const struct kvm_vcpu_events *events)
 	else
 		intr &= ~GUEST_INTR_STATE_NMI;
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
-	preempt_enable();
-	return 0;
-}
-
-/**
- * vmx_set_xcr0() - XSETBV or KVM_SET_XCRS of XCR0
- * @vcpu: the vCPU.
- * @xcr0: the new value.
- *
- * Return: 0, or -EINVAL for a value XSETBV would refuse with #GP: a
- * feature the guest state cannot hold or its CPUID does not offer, x87
- * off, AVX without SSE, or a partial AVX-512 set.
- */
-int vmx_set_xcr0(struct vmx_vcpu *vcpu, u64 xcr0)
-{
-	u64 allowed = vmx_host_xcr0 & vcpu->fpu.fpstate->xfeatures &
-		      vmx_cpuid_xcr0(vcpu);
-
-	if ((xcr0 & ~allowed) || !(xcr0 & XFEATURE_MASK_FP) ||
-	    ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)))
-		return -EINVAL;
-	if ((xcr0 & XFEATURE_MASK_AVX512) &&
-	    ((xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512 ||
-	     !(xcr0 & XFEATURE_MASK_YMM)))
-		return -EINVAL;
-	vcpu->xcr0 = xcr0;
-	return 0;
-}
-
-void vmx_get_xcrs(struct hvx_vcpu *hv, struct kvm_xcrs *xcrs)
-{
-	if (!vmx_host_xcr0)
-		return;
-	xcrs->nr_xcrs = 1;
-	xcrs->xcrs[0].xcr = XCR_XFEATURE_ENABLED_MASK;
-	xcrs->xcrs[0].value = to_vmx(hv)->xcr0;
-}
-
-int vmx_set_xcrs(struct hvx_vcpu *hv, const struct kvm_xcrs *xcrs)
-{
-	unsigned int i;
-
-	if (!vmx_host_xcr0 || xcrs->nr_xcrs > KVM_MAX_XCRS || xcrs->flags)
-		return -EINVAL;
-	for (i = 0; i < xcrs->nr_xcrs; i++) {
-		/* XCR0 is the only one. */
-		if (xcrs->xcrs[i].xcr != XCR_XFEATURE_ENABLED_MASK ||
-		    vmx_set_xcr0(to_vmx(hv), xcrs->xcrs[i].value))
-			return -EINVAL;
-	}
-	return 0;
-}
-
-/*
- * KVM_GET/SET_XSAVE: the guest's XSAVE state in the standard (not
- * compacted) format of a 4 KiB struct kvm_xsave.
- */
-void vmx_get_xsave(struct hvx_vcpu *hv, struct kvm_xsave *xsave)
-{
-	struct fpu_guest *fpu = &to_vmx(hv)->fpu;
-
-	fpu_copy_guest_fpstate_to_uabi(fpu, xsave->region,
-				       sizeof(xsave->region),
-				       fpu->fpstate->user_xfeatures, 0);
-}
-
-int vmx_set_xsave(struct hvx_vcpu *hv, const struct kvm_xsave *xsave)
-{
-	struct fpu_guest *fpu = &to_vmx(hv)->fpu;
-	u32 pkru = 0;
-
-	return fpu_copy_uabi_to_guest_fpstate(fpu, xsave->region,
-					      fpu->fpstate->user_xfeatures,
-					      &pkru);
+	return vmx_vmcs_leave(vcpu);
 }

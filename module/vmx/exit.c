@@ -5,9 +5,9 @@
  * vmx_handle_exit() dispatches on the basic exit reason through a table;
  * an empty slot becomes KVM_EXIT_INTERNAL_ERROR carrying the raw reason.
  * Handlers run with preemption disabled and the vCPU's VMCS current; they
- * return VMX_EXIT_RESUME to re-enter the guest, VMX_EXIT_USER after filling
- * kvm_run for userspace, VMX_EXIT_FAULT to have the core resolve a guest
- * page fault, or VMX_EXIT_EMULATE to finish where sleeping is allowed.
+ * return HVX_RUN_AGAIN to re-enter the guest, HVX_RUN_USER after filling
+ * kvm_run for userspace, HVX_RUN_FAULT to have the core resolve a guest
+ * page fault, or HVX_RUN_EMULATE to finish where sleeping is allowed.
  */
 #include <linux/kvm.h>
 #include <linux/nospec.h>
@@ -23,47 +23,16 @@
 /* #DB exit qualification: B0-B3, BD, BS (Intel SDM Vol. 3C, 28.2.1). */
 #define VMX_DB_QUAL_DR6_BITS	(0xfUL | BIT(13) | BIT(14))
 
-/* GUEST_INTERRUPTIBILITY_INFO: blocking by STI and by MOV SS. */
-#define VMX_INTR_SHADOW		(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)
-
-static bool vmx_guest_64bit(void)
-{
-	return (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) &&
-	       (vmcs_read32(GUEST_CS_AR_BYTES) & BIT(13));
-}
-
-/**
- * vmx_skip_instruction() - move RIP past the instruction that exited
- * @vcpu: the vCPU.
- *
- * Also ends an STI or MOV SS interrupt shadow, as executing the
- * instruction would have.
- */
-void vmx_skip_instruction(struct vmx_vcpu *vcpu)
-{
-	unsigned long rip = vmcs_readl(GUEST_RIP) +
-			    vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
-	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-
-	/* Outside 64-bit code RIP wraps at 4 GiB. */
-	if (unlikely(rip > U32_MAX) && !vmx_guest_64bit())
-		rip = (u32)rip;
-	vmcs_writel(GUEST_RIP, rip);
-	if (intr & VMX_INTR_SHADOW)
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-			     intr & ~VMX_INTR_SHADOW);
-}
-
 static int vmx_inject_gp(struct vmx_vcpu *vcpu)
 {
 	vmx_inject_exception(vcpu, X86_TRAP_GP, true, 0);
-	return VMX_EXIT_RESUME;
+	return HVX_RUN_AGAIN;
 }
 
 static int vmx_inject_ud(struct vmx_vcpu *vcpu)
 {
 	vmx_inject_exception(vcpu, X86_TRAP_UD, false, 0);
-	return VMX_EXIT_RESUME;
+	return HVX_RUN_AGAIN;
 }
 
 static int vmx_exit_internal_error(struct vmx_vcpu *vcpu, u32 suberror)
@@ -75,18 +44,18 @@ static int vmx_exit_internal_error(struct vmx_vcpu *vcpu, u32 suberror)
 	run->internal.ndata = 2;
 	run->internal.data[0] = vcpu->exit_reason;
 	run->internal.data[1] = smp_processor_id();
-	return VMX_EXIT_USER;
+	return HVX_RUN_USER;
 }
 
 static int handle_resume(struct vmx_vcpu *vcpu)
 {
-	return VMX_EXIT_RESUME;
+	return HVX_RUN_AGAIN;
 }
 
 static int handle_skip(struct vmx_vcpu *vcpu)
 {
 	vmx_skip_instruction(vcpu);
-	return VMX_EXIT_RESUME;
+	return HVX_RUN_AGAIN;
 }
 
 /* VMX instructions: the guest has no VMX (CPUID says so), hence #UD. */
@@ -106,7 +75,7 @@ static int handle_exception_nmi(struct vmx_vcpu *vcpu)
 	unsigned int vector = info & INTR_INFO_VECTOR_MASK;
 
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
-		return VMX_EXIT_RESUME;
+		return HVX_RUN_AGAIN;
 	if (vector != X86_TRAP_DF)
 		vmx_recover_nmi_blocking(vcpu, info);
 
@@ -117,14 +86,14 @@ static int handle_exception_nmi(struct vmx_vcpu *vcpu)
 			      (vmcs_readl(EXIT_QUALIFICATION) &
 			       VMX_DB_QUAL_DR6_BITS);
 		vmx_inject_exception(vcpu, X86_TRAP_DB, false, 0);
-		return VMX_EXIT_RESUME;
+		return HVX_RUN_AGAIN;
 	case X86_TRAP_AC:
 		vmx_inject_exception(vcpu, X86_TRAP_AC, true,
 				     vmcs_read32(VM_EXIT_INTR_ERROR_CODE));
-		return VMX_EXIT_RESUME;
+		return HVX_RUN_AGAIN;
 	case X86_TRAP_MC:
 		/* The host's handler ran right after the exit. */
-		return VMX_EXIT_RESUME;
+		return HVX_RUN_AGAIN;
 	default:
 		return vmx_exit_internal_error(vcpu,
 				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
@@ -134,7 +103,7 @@ static int handle_exception_nmi(struct vmx_vcpu *vcpu)
 static int handle_triple_fault(struct vmx_vcpu *vcpu)
 {
 	vcpu->vcpu.run->exit_reason = KVM_EXIT_SHUTDOWN;
-	return VMX_EXIT_USER;
+	return HVX_RUN_USER;
 }
 
 /* CPUID answers from the vCPU's table (KVM_SET_CPUID2), as on KVM. */
@@ -146,10 +115,24 @@ static int handle_cpuid(struct vmx_vcpu *vcpu)
 
 static int handle_hlt(struct vmx_vcpu *vcpu)
 {
-	/* No in-kernel interrupt controller: userspace waits, as on KVM. */
+	struct hvx_vcpu *hv = &vcpu->vcpu;
+
 	vmx_skip_instruction(vcpu);
-	vcpu->vcpu.run->exit_reason = KVM_EXIT_HLT;
-	return VMX_EXIT_USER;
+	/* No in-kernel interrupt controller: userspace waits, as on KVM. */
+	if (!hv->lapic) {
+		hv->run->exit_reason = KVM_EXIT_HLT;
+		return HVX_RUN_USER;
+	}
+	/*
+	 * The core blocks the thread until an event wakes the vCPU; an
+	 * interrupt only does if the guest halted with IF set.  One that is
+	 * deliverable already ends the halt at once.
+	 */
+	hv->halt_if = vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF;
+	if ((hv->halt_if && hvx_lapic_has_irq(hv)) ||
+	    vcpu->ev.nmi_pending || READ_ONCE(hv->requests))
+		return HVX_RUN_AGAIN;
+	return HVX_RUN_HALT;
 }
 
 /* Control-register accesses (Intel SDM Vol. 3C, Table 28-3). */
@@ -172,9 +155,26 @@ static int handle_cr(struct vmx_vcpu *vcpu)
 		} else if (cr == 3) {
 			vmcs_writel(GUEST_CR3, val);
 		} else if (cr == 8) {
+			unsigned long prev = vcpu->cr8;
+
 			if (val & ~15UL)
-				r = -EINVAL;
+				return vmx_inject_gp(vcpu);
+			/* The APIC re-evaluates what it may deliver. */
+			if (vcpu->vcpu.lapic) {
+				hvx_lapic_set_cr8(&vcpu->vcpu, val);
+				return handle_skip(vcpu);
+			}
 			vcpu->cr8 = val;
+			/*
+			 * As KVM without an in-kernel APIC: a lower TPR may
+			 * unmask an interrupt the VMM holds back, so the VMM
+			 * hears of it (KVM_EXIT_SET_TPR, kvm_run->cr8).
+			 */
+			if (val < prev) {
+				handle_skip(vcpu);
+				vcpu->vcpu.run->exit_reason = KVM_EXIT_SET_TPR;
+				return HVX_RUN_USER;
+			}
 		} else {
 			return vmx_exit_internal_error(vcpu,
 				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
@@ -184,7 +184,7 @@ static int handle_cr(struct vmx_vcpu *vcpu)
 		if (cr == 3)
 			vmx_reg_write(vcpu, reg, vmcs_readl(GUEST_CR3));
 		else if (cr == 8)
-			vmx_reg_write(vcpu, reg, vcpu->cr8);
+			vmx_reg_write(vcpu, reg, vmx_get_cr8(vcpu));
 		else
 			return vmx_exit_internal_error(vcpu,
 				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
@@ -235,57 +235,12 @@ static int handle_dr(struct vmx_vcpu *vcpu)
 	return handle_skip(vcpu);
 }
 
-/*
- * Port I/O (Intel SDM Vol. 3C, Table 28-5).  The exit to userspace reports
- * the access as KVM does; the instruction completes on the next KVM_RUN.
- */
-static int handle_io(struct vmx_vcpu *vcpu)
-{
-	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
-	struct kvm_run *run = vcpu->vcpu.run;
-	unsigned int size = (qual & 7) + 1;
-	bool in = qual & BIT(3);
-
-	/* String I/O touches guest memory: finished where it may sleep. */
-	if (qual & BIT(4)) {
-		u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
-
-		vcpu->sio = (struct vmx_string_io){
-			.la = vmcs_readl(GUEST_LINEAR_ADDRESS),
-			.rip = vmcs_readl(GUEST_RIP),
-			.len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN),
-			.port = qual >> 16,
-			.size = size,
-			/* Address size, instruction-information bits 9:7. */
-			.asize = 2 << ((info >> 7) & 7),
-			.in = in,
-			.rep = qual & BIT(5),
-			.df = vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_DF,
-		};
-		return VMX_EXIT_EMULATE;
-	}
-
-	run->exit_reason = KVM_EXIT_IO;
-	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
-	run->io.size = size;
-	run->io.port = qual >> 16;
-	run->io.count = 1;
-	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
-	if (!in)
-		memcpy(vcpu->vcpu.pio_data, &vcpu->regs[HVX_REG_RAX], size);
-
-	vcpu->pio_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
-	vcpu->pio_in = in ? size : 0;
-	vcpu->pio_rip = vmcs_readl(GUEST_RIP);
-	return VMX_EXIT_USER;
-}
-
 static int handle_rdmsr(struct vmx_vcpu *vcpu)
 {
 	u32 index = vcpu->regs[HVX_REG_RCX];
 	u64 data;
 
-	if (vmx_get_msr(vcpu, index, &data))
+	if (vmx_get_msr(vcpu, index, &data, false))
 		return vmx_inject_gp(vcpu);
 	vcpu->regs[HVX_REG_RAX] = (u32)data;
 	vcpu->regs[HVX_REG_RDX] = data >> 32;
@@ -298,7 +253,7 @@ static int handle_wrmsr(struct vmx_vcpu *vcpu)
 	u64 data = (u32)vcpu->regs[HVX_REG_RAX] |
 		   (u64)(u32)vcpu->regs[HVX_REG_RDX] << 32;
 
-	if (vmx_set_msr(vcpu, index, data))
+	if (vmx_set_msr(vcpu, index, data, false))
 		return vmx_inject_gp(vcpu);
 	return handle_skip(vcpu);
 }
@@ -318,7 +273,7 @@ static int handle_xsetbv(struct vmx_vcpu *vcpu)
 /* INVLPG exits only where the processor cannot turn that exit off. */
 static int handle_invlpg(struct vmx_vcpu *vcpu)
 {
-	vmx_invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, vcpu->vpid, 0);
+	vpid_sync_context(vcpu->vpid);
 	return handle_skip(vcpu);
 }
 
@@ -331,7 +286,7 @@ static int handle_ept_violation(struct vmx_vcpu *vcpu)
 {
 	vmx_recover_nmi_blocking(vcpu, vmcs_readl(EXIT_QUALIFICATION));
 	vcpu->vcpu.fault_gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
-	return VMX_EXIT_FAULT;
+	return HVX_RUN_FAULT;
 }
 
 /*
@@ -340,7 +295,7 @@ static int handle_ept_violation(struct vmx_vcpu *vcpu)
  */
 static int handle_window(struct vmx_vcpu *vcpu)
 {
-	return VMX_EXIT_RESUME;
+	return HVX_RUN_AGAIN;
 }
 
 typedef int (*vmx_exit_handler)(struct vmx_vcpu *vcpu);
@@ -367,7 +322,7 @@ static const vmx_exit_handler vmx_exit_handlers[] = {
 	[EXIT_REASON_VMON] = handle_ud,
 	[EXIT_REASON_CR_ACCESS] = handle_cr,
 	[EXIT_REASON_DR_ACCESS] = handle_dr,
-	[EXIT_REASON_IO_INSTRUCTION] = handle_io,
+	[EXIT_REASON_IO_INSTRUCTION] = vmx_handle_io,
 	[EXIT_REASON_MSR_READ] = handle_rdmsr,
 	[EXIT_REASON_MSR_WRITE] = handle_wrmsr,
 	[EXIT_REASON_MWAIT_INSTRUCTION] = handle_ud,
@@ -385,8 +340,8 @@ static const vmx_exit_handler vmx_exit_handlers[] = {
  * vmx_handle_exit() - handle the VM exit that just happened
  * @vcpu: the vCPU, its VMCS current, preemption disabled.
  *
- * Return: VMX_EXIT_RESUME, VMX_EXIT_USER, VMX_EXIT_FAULT or
- * VMX_EXIT_EMULATE.
+ * Return: HVX_RUN_AGAIN, HVX_RUN_USER, HVX_RUN_FAULT or
+ * HVX_RUN_EMULATE.
  */
 int vmx_handle_exit(struct vmx_vcpu *vcpu)
 {
@@ -406,7 +361,7 @@ int vmx_handle_exit(struct vmx_vcpu *vcpu)
 			reason == VMX_EXIT_REASONS_FAILED_VMENTRY ?
 			vcpu->exit_qual : reason;
 		run->fail_entry.cpu = smp_processor_id();
-		return VMX_EXIT_USER;
+		return HVX_RUN_USER;
 	}
 
 	vmx_events_after_exit(vcpu);

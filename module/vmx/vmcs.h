@@ -30,8 +30,6 @@ static __always_inline void vmcs_check_width(unsigned long field,
 			 "VMCS field accessed with the wrong width");
 }
 
-void vmx_insn_failed(const char *insn, unsigned long field, u8 result);
-
 static __always_inline unsigned long __vmcs_read(unsigned long field)
 {
 	unsigned long value = 0;

@@ -20,6 +20,8 @@
  * vmx_vmenter - enter the guest and return after the VM exit
  * @regs:	RDI, the guest register array
  * @resume:	ESI, 0 for VMLAUNCH, 1 for VMRESUME
+ * @host_rsp:	RDX, the HOST_RSP field of the current VMCS as last written
+ *		here (0 when never)
  *
  * Returns 0 in EAX after a VM exit, 1 after VM-fail or a fault.
  */
@@ -35,11 +37,19 @@ SYM_FUNC_START(vmx_vmenter)
 	/* @regs is needed again after the exit. */
 	push %rdi
 
-	/* The exit comes back with this stack pointer. */
+	/*
+	 * The exit comes back with this stack pointer.  It is the same from
+	 * one entry to the next unless another task runs the vCPU: write the
+	 * field only when it changed, and note it after the write succeeded.
+	 */
+	cmp %rsp, (%rdx)
+	je .Lhost_rsp_done
 	mov $HVX_VMCS_HOST_RSP, %rax
 1:	vmwrite %rsp, %rax
 	jna .Lvmfail
 	_ASM_EXTABLE(1b, .Lvmfail)
+	mov %rsp, (%rdx)
+.Lhost_rsp_done:
 
 	/* CF = @resume; nothing below changes CF before the jump. */
 	bt $0, %esi

@@ -38,8 +38,11 @@
  * @regs:	the guest's general-purpose registers (HVX_NR_REGS longs),
  *		loaded before entry and saved after the exit.
  * @resume:	0 for VMLAUNCH (the VMCS is clear), 1 for VMRESUME.
+ * @host_rsp:	the value of HOST_RSP in the current VMCS as this function
+ *		last wrote it, 0 for a VMCS it never entered; updated.
  *
- * Called with interrupts disabled.  Sets HOST_RSP, enters the guest and,
+ * Called with interrupts disabled.  Sets HOST_RSP if it changed, enters
+ * the guest and,
  * after the VM exit, saves the guest registers, clears every register the
  * guest could have left a value in, fills the return stack buffer and
  * restores SPEC_CTRL as the host's mitigations require.
@@ -47,7 +50,8 @@
  * Return: 0 after a VM exit, 1 if VMLAUNCH/VMRESUME failed (VMfail or
  * fault); the exit reason or VM-instruction error is in the VMCS.
  */
-int vmx_vmenter(unsigned long *regs, unsigned int resume);
+int vmx_vmenter(unsigned long *regs, unsigned int resume,
+		unsigned long *host_rsp);
 
 /* Where the processor resumes the host after a VM exit (HOST_RIP). */
 extern const char vmx_vmexit[];

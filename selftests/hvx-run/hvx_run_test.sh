@@ -9,15 +9,26 @@
 # boot, the VM's own kernel as vmlinuz. TAP output.
 #
 #   flat       a real-mode binary: string I/O, PIC, PIT interrupts, HLT,
-#              debug-exit status 67
+#              debug-exit status 67; with the userspace PIC
+#              (--irqchip=user), then with the device's (--irqchip=kernel)
 #   multiboot  an ELF multiboot kernel: magic, command line, memory size,
-#              cli; hlt as power-off (status 0)
-#   errors     a missing kernel file and a bad size fail with a message
-#   linux      the VM's kernel + busybox initramfs to userspace: no APIC,
-#              TSC rate from CPUID, a 1 s sleep on PIT interrupts, a line
-#              of console input, poweroff -f (status 0)
+#              cli; hlt as power-off (status 0), both irqchip models
+#   errors     a missing kernel file, a bad size, a bad --smp count and
+#              --smp 2 with the userspace PIC fail with a message
+#   linux      the VM's kernel + busybox initramfs to userspace with
+#              --irqchip=user: no APIC, TSC rate from CPUID, a 1 s sleep on
+#              PIT interrupts, a line of console input, poweroff -f
+#              (status 0)
+#   linux-smp  the same kernel with --smp 2 and --smp 4 and the in-kernel
+#              irqchip, "console=ttyS0" its whole command line: N CPUs in
+#              /proc/cpuinfo, local APIC timer interrupts (LOC) on each,
+#              the UART on an IO-APIC line, a 1 s sleep,
+#              poweroff -f (status 0), a clean guest kernel log
 #
-# HVX_RUN_LINUX_TIMEOUT (seconds, default 1500) bounds the Linux boot.
+# The in-kernel irqchip cases are skipped when the device lacks
+# KVM_CAP_IRQCHIP. HVX_RUN_LINUX_TIMEOUT (seconds, default 1500) bounds
+# each Linux boot; HVX_RUN_SMP (default "2": each nested boot costs minutes
+# of CI time; e.g. "2 4" for more) lists the SMP boots.
 
 dev=${HVX_TEST_DEVICE:-/dev/hvx}
 cd "$(dirname "$0")" || exit 1
@@ -48,28 +59,65 @@ has() {		# has FILE LINE-REGEX
 	tr -d '\r' <"$1" | grep -q -E "$2"
 }
 
+smp_list=${HVX_RUN_SMP-2}
+set -- $smp_list
 echo "TAP version 13"
-echo "1..8"
+echo "1..$((13 + 5 * $#))"
 echo "# device $dev"
 
+# Does the device offer the in-kernel irqchip? hvx-run says so by name.
+$run --device "$dev" --irqchip=kernel --kernel /nonexistent </dev/null \
+	>"$tmp/irqchip" 2>&1
+irqchip_skip=
+if grep -q "lacks KVM_CAP_" "$tmp/irqchip"; then
+	irqchip_skip="$dev lacks $(grep -o 'KVM_CAP_[A-Z_]*' "$tmp/irqchip" | head -n1)"
+fi
+
+skip() {	# skip DESCRIPTION REASON
+	n=$((n + 1))
+	echo "ok $n $1 # SKIP $2"
+}
+
 # flat: status (0x21 << 1) | 1 = 67, ten timer interrupts seen.
-timeout 120 $run --device "$dev" --kernel hvx-run-flat.bin --flat 0x10000 \
-	--debug-exit 0x501 </dev/null >"$tmp/flat" 2>&1
-st=$?
-has "$tmp/flat" '^HVX-FLAT-TICKS 10$' && [ $st -eq 67 ]
-r=$?
-[ $r -eq 0 ] || { echo "# exit status $st"; diag "$tmp/flat"; }
-ok $r "flat: real-mode binary, string OUT, PIC+PIT interrupts, debug-exit status 67"
+flat() {	# flat MODE
+	timeout 120 $run --device "$dev" --irqchip="$1" \
+		--kernel hvx-run-flat.bin --flat 0x10000 \
+		--debug-exit 0x501 </dev/null >"$tmp/flat" 2>&1
+	st=$?
+	has "$tmp/flat" '^HVX-FLAT-TICKS 10$' && [ $st -eq 67 ]
+	r=$?
+	[ $r -eq 0 ] || { echo "# exit status $st"; diag "$tmp/flat"; }
+}
+flat user
+ok $r "flat: real-mode binary, string OUT, PIC+PIT interrupts, debug-exit status 67 (--irqchip=user)"
+d="flat: the device's PIC, the PIT over KVM_IRQ_LINE, debug-exit status 67 (--irqchip=kernel)"
+if [ -n "$irqchip_skip" ]; then
+	skip "$d" "$irqchip_skip"
+else
+	flat kernel
+	ok $r "$d"
+fi
 
 # multiboot: 64 MiB => mem_upper = 63 MiB in KiB; command line after name.
-timeout 120 $run --device "$dev" -m 64M --kernel hvx-run-multiboot.elf \
-	--append "hello multiboot" </dev/null >"$tmp/mb" 2>&1
-st=$?
-has "$tmp/mb" '^HVX-MB-CMDLINE hvx-run-multiboot.elf hello multiboot$' &&
-	has "$tmp/mb" '^HVX-MB-MEM-UPPER-KIB 64512$' && [ $st -eq 0 ]
-r=$?
-[ $r -eq 0 ] || { echo "# exit status $st"; diag "$tmp/mb"; }
-ok $r "multiboot: ELF kernel gets magic, cmdline and memory size; cli;hlt is power-off"
+multiboot() {	# multiboot MODE
+	timeout 120 $run --device "$dev" --irqchip="$1" -m 64M \
+		--kernel hvx-run-multiboot.elf \
+		--append "hello multiboot" </dev/null >"$tmp/mb" 2>&1
+	st=$?
+	has "$tmp/mb" '^HVX-MB-CMDLINE hvx-run-multiboot.elf hello multiboot$' &&
+		has "$tmp/mb" '^HVX-MB-MEM-UPPER-KIB 64512$' && [ $st -eq 0 ]
+	r=$?
+	[ $r -eq 0 ] || { echo "# exit status $st"; diag "$tmp/mb"; }
+}
+multiboot user
+ok $r "multiboot: ELF kernel gets magic, cmdline and memory size; cli;hlt is power-off (--irqchip=user)"
+d="multiboot: cli;hlt is power-off with the vCPU halted in the kernel (--irqchip=kernel)"
+if [ -n "$irqchip_skip" ]; then
+	skip "$d" "$irqchip_skip"
+else
+	multiboot kernel
+	ok $r "$d"
+fi
 
 # errors
 $run --device "$dev" --kernel /nonexistent </dev/null >"$tmp/e1" 2>&1
@@ -95,11 +143,46 @@ r=$?
 [ $r -eq 0 ] || diag "$tmp/e3"
 ok $r "errors: a file that is no kernel fails with status 1 and says so"
 
+$run --device "$dev" --smp 65 --kernel hvx-run-flat.bin --flat 0 </dev/null \
+	>"$tmp/e4" 2>&1
+st=$?
+[ $st -eq 2 ] && grep -q -- "--smp 65: 1 to 64 vCPUs" "$tmp/e4"
+r=$?
+[ $r -eq 0 ] || diag "$tmp/e4"
+ok $r "errors: --smp 65 fails with status 2 and says so"
+
+$run --device "$dev" --smp 2 --irqchip=user --kernel hvx-run-flat.bin \
+	--flat 0 </dev/null >"$tmp/e5" 2>&1
+st=$?
+[ $st -eq 2 ] && grep -q -- "--smp 2 needs --irqchip=kernel" "$tmp/e5"
+r=$?
+[ $r -eq 0 ] || diag "$tmp/e5"
+ok $r "errors: --smp 2 with the userspace PIC fails with status 2 and says so"
+
+$run --device "$dev" --irqchip=bogus --kernel hvx-run-flat.bin \
+	--flat 0 </dev/null >"$tmp/e6" 2>&1
+st=$?
+[ $st -eq 2 ] && grep -q -- "--irqchip 'bogus': kernel or user" "$tmp/e6"
+r=$?
+[ $r -eq 0 ] || diag "$tmp/e6"
+ok $r "errors: an unknown --irqchip mode fails with status 2 and says so"
+
 # linux
+skip_smp() {	# skip_smp N REASON
+	for t in "boots with the in-kernel irqchip and powers off" \
+		 "$1 CPUs in /proc/cpuinfo, LOC interrupts on each" \
+		 "the UART on an IO-APIC line" \
+		 "sleep 1 on the local APIC timer" \
+		 "no warning, oops, stall or lockup in the guest's log"; do
+		skip "linux-smp $1: $t" "$2"
+	done
+}
 skip_linux() {
 	for t in "boots to userspace and powers off" "no APIC; TSC rate from CPUID" "timer and console input"; do
-		n=$((n + 1))
-		echo "ok $n linux: $t # SKIP $1"
+		skip "linux: $t" "$1"
+	done
+	for c in $smp_list; do
+		skip_smp "$c" "$1"
 	done
 	rm -rf "$tmp"
 	[ $failed -eq 0 ]
@@ -117,7 +200,7 @@ start=$(cut -d. -f1 /proc/uptime)
 # The guest reads a line that starts with hvx-input-: offer it every second.
 (while sleep 1; do echo "hvx-input-42" || exit 0; done) |
 	timeout "${HVX_RUN_LINUX_TIMEOUT:-1500}" $run --device "$dev" -m 160M \
-		--kernel vmlinuz --initrd hvx-run-initramfs.cpio \
+		--irqchip=user --kernel vmlinuz --initrd hvx-run-initramfs.cpio \
 		--append "earlyprintk=serial,ttyS0,115200 console=ttyS0 noapic nolapic acpi=off loglevel=4 panic=-1" \
 		>"$tmp/linux" 2>&1
 st=$?
@@ -148,6 +231,95 @@ fi
 has "$tmp/linux" '^HVX-GUEST-INPUT hvx-input-42$' || r=1
 [ $r -eq 0 ] || tr -d '\r' <"$tmp/linux" | grep -E '^HVX-GUEST' | sed 's/^/# /'
 ok $r "linux: PIT timer interrupts (sleep 1) and console input over the UART's IRQ 4"
+
+# linux-smp: the same initramfs with another /init appended (the kernel
+# unpacks concatenated archives in order, the later /init wins): it prints
+# the CPU count, the IO-APIC and LOC lines of /proc/interrupts and a 1 s
+# sleep, then powers off.
+mkdir -p "$tmp/ovl"
+cat >"$tmp/ovl/init" <<'INIT'
+#!/bin/sh
+export PATH=/bin
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+echo "HVX-GUEST-UP $(uname -r)"
+echo "HVX-GUEST-CPUS $(grep -c ^processor /proc/cpuinfo)"
+echo "HVX-GUEST-ONLINE $(cat /sys/devices/system/cpu/online)"
+t0=$(cut -d' ' -f1 /proc/uptime)
+sleep 1
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "HVX-GUEST-SLEEP $t0 $t1"
+grep -E 'IO-APIC|LOC:' /proc/interrupts | tr -s ' ' | sed 's/^ */HVX-GUEST-IRQ /'
+echo "HVX-GUEST-DONE"
+poweroff -f
+INIT
+chmod 755 "$tmp/ovl/init"
+(cd "$tmp/ovl" && echo init | cpio -o -H newc -R 0:0 2>/dev/null) \
+	>"$tmp/ovl.cpio"
+cat hvx-run-initramfs.cpio "$tmp/ovl.cpio" >"$tmp/smp.cpio"
+
+for c in $smp_list; do
+	if [ -n "$irqchip_skip" ]; then
+		skip_smp "$c" "$irqchip_skip"
+		continue
+	fi
+	start=$(cut -d. -f1 /proc/uptime)
+	timeout "${HVX_RUN_LINUX_TIMEOUT:-1500}" $run --device "$dev" -m 256M \
+		--smp "$c" --irqchip=kernel --kernel vmlinuz \
+		--initrd "$tmp/smp.cpio" --append "console=ttyS0" \
+		</dev/null >"$tmp/smp" 2>&1
+	st=$?
+	echo "# linux --smp $c boot took $(( $(cut -d. -f1 /proc/uptime) - start )) s, exit status $st"
+	tr -d '\r' <"$tmp/smp" | grep -E '^HVX-GUEST|smpboot|x2apic|IOAPIC|MP-?table|TSC|tsc|clocksource' |
+		sed 's/^/# guest| /'
+	has "$tmp/smp" '^HVX-GUEST-UP ' && has "$tmp/smp" '^HVX-GUEST-DONE$' &&
+		[ $st -eq 0 ]
+	r=$?
+	[ $r -eq 0 ] || diag "$tmp/smp" 60
+	ok $r "linux-smp $c: boots with the in-kernel irqchip and powers off (status 0), cmdline console=ttyS0"
+
+	# LOC: one count per CPU, every one of them non-zero.
+	has "$tmp/smp" "^HVX-GUEST-CPUS $c\$" &&
+		tr -d '\r' <"$tmp/smp" | awk -v n="$c" '
+			/^HVX-GUEST-IRQ LOC: / {
+				for (i = 3; i < 3 + n; i++)
+					if ($i + 0 == 0) exit 1
+				found = 1
+			}
+			END { exit !found }'
+	ok $? "linux-smp $c: $c CPUs in /proc/cpuinfo, local APIC timer (LOC) interrupts on each"
+
+	# COM1's IRQ 4 on an IO-APIC line, counted at least once. (IRQ 0 has
+	# a line only when Linux needs the PIT: not with TSC-deadline or a
+	# known APIC timer rate, apic_needs_pit().)
+	irq_seen() {	# irq_seen IRQ NAME
+		tr -d '\r' <"$tmp/smp" | awk -v n="$c" -v irq="$1:" -v name="$2" '
+			$1 == "HVX-GUEST-IRQ" && $2 == irq && / IO-APIC / && $NF == name {
+				for (i = 3; i < 3 + n; i++) sum += $i
+				found = 1
+			}
+			END { exit !(found && sum > 0) }'
+	}
+	irq_seen 4 ttyS0
+	ok $? "linux-smp $c: the UART (IRQ 4) interrupts through an IO-APIC line"
+
+	sleep=$(tr -d '\r' <"$tmp/smp" | sed -n 's/^HVX-GUEST-SLEEP //p')
+	set -- $sleep
+	r=1
+	if [ $# -eq 2 ]; then
+		awk -v a="$1" -v b="$2" 'BEGIN { exit !(b - a >= 0.99 && b - a < 5) }'
+		r=$?
+	fi
+	ok $r "linux-smp $c: sleep 1 lasts a second (local APIC timer)"
+
+	# The guest's own kernel log: no warning, oops, stall or lockup.
+	bad='WARNING:|BUG:|Oops|Kernel panic|soft lockup|hard LOCKUP|rcu_.*detected stall|self-detected stall|Call Trace|<IRQ>'
+	! has "$tmp/smp" "$bad"
+	r=$?
+	[ $r -eq 0 ] || tr -d '\r' <"$tmp/smp" | grep -E -A12 "$bad" | head -n 40 | sed 's/^/# guest| /'
+	ok $r "linux-smp $c: no warning, oops, stall or lockup in the guest's kernel log"
+done
 
 rm -rf "$tmp"
 [ $failed -eq 0 ]

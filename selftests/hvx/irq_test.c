@@ -20,6 +20,7 @@
 
 #include "kselftest_harness.h"
 #include "kvm_util.h"
+#include "test_run.h"
 #include "util.h"
 
 /* Each handler reports its vector on this port, then returns. */
@@ -209,20 +210,6 @@ static void run_expect_vector(struct __test_metadata *_metadata,
 		       vcpu_exit_str(vcpu));
 	}
 	EXPECT_EQ(vector, (unsigned int)*(u8 *)vcpu_io_data(vcpu));
-}
-
-/* Run once and expect the guest to report @value. */
-static void run_expect_report(struct __test_metadata *_metadata,
-			      struct kvm_vcpu *vcpu, u32 value)
-{
-	u32 got = 0;
-
-	vcpu_run(vcpu);
-	ASSERT_EQ((int)UCALL_VALUE, (int)get_ucall(vcpu, &got)) {
-		TH_LOG("expected report %u, got %s", value,
-		       vcpu_exit_str(vcpu));
-	}
-	EXPECT_EQ(value, got);
 }
 
 static int inject(struct kvm_vcpu *vcpu, u32 vector)

@@ -30,6 +30,7 @@
 
 #include <linux/kvm.h>
 #include <linux/types.h>
+#include <pthread.h>
 
 typedef __u8 u8;
 typedef __u16 u16;
@@ -44,6 +45,9 @@ typedef __u64 u64;
 #define __kvm_attr(x)		__attribute__((x))
 #define __noreturn		__kvm_attr(__noreturn__)
 #define __printf(a, b)		__kvm_attr(__format__(printf, a, b))
+#define __used			__kvm_attr(__used__)
+#define __packed		__kvm_attr(__packed__)
+#define __maybe_unused		__kvm_attr(__unused__)
 
 /* Shared-memory accesses between threads, processes and guests. */
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -320,5 +324,426 @@ void *vcpu_io_data(struct kvm_vcpu *vcpu);
 /* A name for an exit reason, and a one-line description of an exit. */
 const char *exit_reason_str(u32 reason);
 const char *vcpu_exit_str(struct kvm_vcpu *vcpu);
+
+/* ------------------------------------------------------------ C guests */
+
+/*
+ * C guests, for the in-kernel irqchip and SMP tests: the test binary's own
+ * image (a static executable at a fixed address below 4 GiB) is copied into
+ * guest memory at the same addresses (GUEST_SLOT_IMAGE), so guest code is
+ * plain C in the test file and runs in long mode on the identity map of
+ * vm_setup_memory().  Host and guest addresses of the image coincide:
+ * GUEST_VAR(vm, var) is the guest's copy of a global, seen from the host.
+ *
+ * Rules for guest C code: no libc calls (its functions are resolved for the
+ * host CPU), no host-only data; ucalls and assertions through the guest_*
+ * helpers below.  Interrupt and exception handlers run on their own stacks
+ * (IST, so that the red zone of interrupted code survives) with the FPU/SSE
+ * state saved: a handler is a C function registered with
+ * guest_set_handler(); a vector without a handler fails the guest.
+ *
+ * Per vCPU (APIC ID i): a TSS (GDT selector GUEST_SEL_TSS_CPU(i)) and the
+ * stacks in GUEST_PERCPU; the IDT at GUEST_IDT has 256 gates.  APs started
+ * with INIT and SIPI (vector GUEST_SIPI_VECTOR) go through a real-mode
+ * trampoline at GUEST_TRAMPOLINE to long mode and call *guest_ap_main.
+ */
+#define GUEST_SLOT_IMAGE	1
+#define GUEST_SLOT_LOW		2
+#define GUEST_SLOT_PERCPU	3
+#define GUEST_LOW		0x10000UL	/* 64 KiB, below 1 MiB */
+#define GUEST_LOW_SIZE		0x10000UL
+#define GUEST_TRAMPOLINE	GUEST_LOW
+#define GUEST_SIPI_VECTOR	(GUEST_TRAMPOLINE >> 12)
+#define GUEST_PERCPU		0x10000000UL
+#define GUEST_PERCPU_SIZE	0x8000UL	/* TSS, NMI, IRQ and main stacks */
+#define GUEST_PERCPU_NMI_TOP	0x2000UL
+#define GUEST_PERCPU_IRQ_TOP	0x4000UL
+#define GUEST_PERCPU_STACK_TOP	0x8000UL
+#define GUEST_SEL_TSS_CPU(i)	(0x30 + 16 * (i))
+#define GUEST_GDT_LIMIT		0x7ff
+
+/* The guest's copy of global @var (an lvalue), from the host. */
+#define GUEST_VAR(vm, var)						\
+	(*(__typeof__(var) *)gpa_to_hva(vm, (u64)(uintptr_t)(&(var))))
+
+/* Interrupt controllers and their registers (Intel SDM Vol. 3A, 11). */
+#define APIC_DEFAULT_GPA	0xfee00000UL
+#define IOAPIC_DEFAULT_GPA	0xfec00000UL
+#define MSR_IA32_APICBASE	0x1b
+#define MSR_IA32_APICBASE_BSP	BIT(8)
+#define MSR_IA32_APICBASE_ENABLE BIT(11)
+#define MSR_IA32_TSC_DEADLINE	0x6e0
+
+#define APIC_ID			0x20
+#define APIC_LVR		0x30
+#define APIC_TASKPRI		0x80
+#define APIC_PROCPRI		0xa0
+#define APIC_EOI		0xb0
+#define APIC_LDR		0xd0
+#define APIC_DFR		0xe0
+#define APIC_SPIV		0xf0
+#define APIC_ISR		0x100
+#define APIC_TMR		0x180
+#define APIC_IRR		0x200
+#define APIC_ESR		0x280
+#define APIC_ICR		0x300
+#define APIC_ICR2		0x310
+#define APIC_LVTT		0x320
+#define APIC_LVT0		0x350
+#define APIC_LVT1		0x360
+#define APIC_LVTERR		0x370
+#define APIC_TMICT		0x380
+#define APIC_TMCCT		0x390
+#define APIC_TDCR		0x3e0
+
+#define APIC_SPIV_ENABLED	BIT(8)
+#define APIC_LVT_MASKED		BIT(16)
+#define APIC_LVT_LEVEL		BIT(15)
+#define APIC_LVTT_ONESHOT	0
+#define APIC_LVTT_PERIODIC	BIT(17)
+#define APIC_LVTT_TSCDEADLINE	BIT(18)
+#define APIC_TDCR_1		0xb
+#define APIC_TDCR_16		0x3
+#define APIC_DM_FIXED		0x000
+#define APIC_DM_LOWEST		0x100
+#define APIC_DM_NMI		0x400
+#define APIC_DM_INIT		0x500
+#define APIC_DM_STARTUP		0x600
+#define APIC_DM_EXTINT		0x700
+#define APIC_DEST_LOGICAL	BIT(11)
+#define APIC_ICR_BUSY		BIT(12)
+#define APIC_INT_ASSERT		BIT(14)
+#define APIC_INT_LEVELTRIG	BIT(15)
+#define APIC_DEST_SELF		BIT(18)
+#define APIC_DEST_ALLINC	BIT(19)
+#define APIC_DEST_ALLBUT	(BIT(18) | BIT(19))
+
+#define IOAPIC_REGSEL		0x00
+#define IOAPIC_WINDOW		0x10
+#define IOAPIC_REG_ID		0x00
+#define IOAPIC_REG_VERSION	0x01
+#define IOAPIC_REDIR(pin)	(0x10 + 2 * (pin))
+#define IOAPIC_NUM_PINS		24
+#define IOAPIC_RTE_LEVEL	BIT_ULL(15)
+#define IOAPIC_RTE_REMOTE_IRR	BIT_ULL(14)
+#define IOAPIC_RTE_LOW_ACTIVE	BIT_ULL(13)
+#define IOAPIC_RTE_PENDING	BIT_ULL(12)
+#define IOAPIC_RTE_LOGICAL	BIT_ULL(11)
+#define IOAPIC_RTE_MASKED	BIT_ULL(16)
+#define IOAPIC_RTE_DEST(id)	((u64)(id) << 56)
+
+#define X86_CR4_OSFXSR		BIT(9)
+#define X86_CR4_OSXMMEXCPT	BIT(10)
+#define NMI_VECTOR		2
+
+/* What a handler sees: the registers the entry stub saved, then the frame. */
+struct guest_regs {
+	u64 r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
+	u64 vector, error_code;
+	u64 rip, cs, rflags, rsp, ss;
+};
+
+typedef void (*guest_handler_t)(struct guest_regs *regs);
+
+/* Why a guest failed: written by guest_fail(), read by the host. */
+struct guest_fail_info {
+	const char *file;	/* in the image: readable by the host too */
+	const char *expr;
+	u32 line;
+	u64 a, b;
+};
+
+/* Symbols of kvm_util.c's guest asm, and of the linker script. */
+extern const char guest_isr_stubs[], guest_c_return[];
+extern const char guest_trampoline[], guest_trampoline_end[];
+extern const char guest_tramp_entry[];
+extern char __executable_start[], _end[];
+
+/* Guest data (the guest's copies live in guest memory). */
+extern guest_handler_t guest_handlers[256];
+extern struct guest_fail_info guest_fail_info[VM_MAX_VCPUS];
+/* What APs started by SIPI run (argument: their APIC ID). */
+extern void (*guest_ap_main)(u64 apic_id);
+
+/* ---- guest side */
+
+static inline void guest_outb(u16 port, u8 v)
+{
+	asm volatile("outb %0, %1" : : "a" (v), "Nd" (port));
+}
+
+static inline u8 guest_inb(u16 port)
+{
+	u8 v;
+
+	asm volatile("inb %1, %0" : "=a" (v) : "Nd" (port));
+	return v;
+}
+
+static inline void guest_ucall(u16 port, u32 v)
+{
+	asm volatile("outl %0, %1" : : "a" (v), "Nd" (port) : "memory");
+}
+
+/* Report a value to the host (a UCALL_VALUE exit). */
+static inline void guest_report(u32 v)
+{
+	guest_ucall(UCALL_PORT_VALUE, v);
+}
+
+static inline u64 guest_rdtsc(void)
+{
+	u32 lo, hi;
+
+	asm volatile("rdtsc" : "=a" (lo), "=d" (hi));
+	return (u64)hi << 32 | lo;
+}
+
+static inline u64 guest_rdmsr(u32 msr)
+{
+	u32 lo, hi;
+
+	asm volatile("rdmsr" : "=a" (lo), "=d" (hi) : "c" (msr));
+	return (u64)hi << 32 | lo;
+}
+
+static inline void guest_wrmsr(u32 msr, u64 v)
+{
+	asm volatile("wrmsr" : : "c" (msr), "a" ((u32)v), "d" ((u32)(v >> 32))
+		     : "memory");
+}
+
+static inline void guest_cli(void)
+{
+	asm volatile("cli" : : : "memory");
+}
+
+static inline void guest_sti(void)
+{
+	asm volatile("sti" : : : "memory");
+}
+
+/* STI; HLT: wait for an interrupt with IF=1 (STI's shadow covers HLT). */
+static inline void guest_sti_hlt(void)
+{
+	asm volatile("sti; hlt" : : : "memory");
+}
+
+/*
+ * STI, a few NOPs, CLI: take what is pending, if anything (after STI's
+ * shadow; the NOPs leave room for a VMM that opens the window late).
+ */
+static inline void guest_sti_nop_cli(void)
+{
+	asm volatile("sti; nop; nop; nop; nop; cli" : : : "memory");
+}
+
+static inline void guest_pause(void)
+{
+	asm volatile("pause" : : : "memory");
+}
+
+static inline u64 guest_get_cr8(void)
+{
+	u64 v;
+
+	asm volatile("mov %%cr8, %0" : "=r" (v));
+	return v;
+}
+
+static inline void guest_set_cr8(u64 v)
+{
+	asm volatile("mov %0, %%cr8" : : "r" (v) : "memory");
+}
+
+/* One 32-bit MOV to or from MMIO (the APIC and IOAPIC want exactly that). */
+static inline u32 guest_mmio_read32(u64 gpa)
+{
+	u32 v;
+
+	asm volatile("movl %1, %0" : "=r" (v) : "m" (*(u32 *)(uintptr_t)gpa)
+		     : "memory");
+	return v;
+}
+
+static inline void guest_mmio_write32(u64 gpa, u32 v)
+{
+	asm volatile("movl %0, %1" : : "r" (v), "m" (*(u32 *)(uintptr_t)gpa)
+		     : "memory");
+}
+
+static inline u32 xapic_read(u32 reg)
+{
+	return guest_mmio_read32(APIC_DEFAULT_GPA + reg);
+}
+
+static inline void xapic_write(u32 reg, u32 v)
+{
+	guest_mmio_write32(APIC_DEFAULT_GPA + reg, v);
+}
+
+static inline void xapic_eoi(void)
+{
+	xapic_write(APIC_EOI, 0);
+}
+
+static inline u32 guest_apic_id(void)
+{
+	return xapic_read(APIC_ID) >> 24;
+}
+
+/* Whether @vector's bit is set in an APIC bitmap (APIC_ISR/TMR/IRR). */
+static inline bool xapic_vector_set(u32 bitmap, u8 vector)
+{
+	return xapic_read(bitmap + (vector / 32) * 0x10) & BIT(vector % 32);
+}
+
+static inline u32 ioapic_read(u32 reg)
+{
+	guest_mmio_write32(IOAPIC_DEFAULT_GPA + IOAPIC_REGSEL, reg);
+	return guest_mmio_read32(IOAPIC_DEFAULT_GPA + IOAPIC_WINDOW);
+}
+
+static inline void ioapic_write(u32 reg, u32 v)
+{
+	guest_mmio_write32(IOAPIC_DEFAULT_GPA + IOAPIC_REGSEL, reg);
+	guest_mmio_write32(IOAPIC_DEFAULT_GPA + IOAPIC_WINDOW, v);
+}
+
+static inline u64 ioapic_get_rte(unsigned int pin)
+{
+	return ioapic_read(IOAPIC_REDIR(pin)) |
+	       (u64)ioapic_read(IOAPIC_REDIR(pin) + 1) << 32;
+}
+
+/* High half first, so that unmasking is the last write. */
+static inline void ioapic_set_rte(unsigned int pin, u64 rte)
+{
+	ioapic_write(IOAPIC_REDIR(pin) + 1, rte >> 32);
+	ioapic_write(IOAPIC_REDIR(pin), (u32)rte);
+}
+
+static inline void guest_set_handler(u8 vector, guest_handler_t fn)
+{
+	WRITE_ONCE(guest_handlers[vector], fn);
+}
+
+/*
+ * End the guest: a UCALL_FAIL exit with the line as value, the details in
+ * guest_fail_info[APIC ID]; never returns.
+ */
+__noreturn void guest_fail(const char *file, u32 line, const char *expr,
+			   u64 a, u64 b);
+/* A UCALL_DONE exit; the guest halts for good after it. */
+__noreturn void guest_done(void);
+/* Called by kvm_util.c's guest asm: interrupt dispatch, AP entry. */
+void guest_isr_dispatch(struct guest_regs *regs);
+void guest_ap_entry(u32 apic_id);
+
+#define GUEST_ASSERT(cond)						\
+	do {								\
+		if (!(cond))						\
+			guest_fail(__FILE__, __LINE__, #cond, 0, 0);	\
+	} while (0)
+
+/* a op b, reporting both values. */
+#define __GUEST_ASSERT_OP(a, op, b)					\
+	do {								\
+		u64 __a = (u64)(a), __b = (u64)(b);			\
+		if (!(__a op __b))					\
+			guest_fail(__FILE__, __LINE__,			\
+				   #a " " #op " " #b, __a, __b);	\
+	} while (0)
+#define GUEST_ASSERT_EQ(a, b)	__GUEST_ASSERT_OP(a, ==, b)
+#define GUEST_ASSERT_NE(a, b)	__GUEST_ASSERT_OP(a, !=, b)
+#define GUEST_ASSERT_LE(a, b)	__GUEST_ASSERT_OP(a, <=, b)
+#define GUEST_ASSERT_LT(a, b)	__GUEST_ASSERT_OP(a, <, b)
+#define GUEST_ASSERT_GE(a, b)	__GUEST_ASSERT_OP(a, >=, b)
+
+/* Software-enable the local APIC (spurious vector 0xff). */
+void guest_xapic_enable(void);
+/* Send an IPI: destination (xAPIC: 8 bits) and the ICR's low word. */
+void guest_xapic_ipi(u32 dest, u32 icr);
+/* INIT, INIT de-assert, SIPI, SIPI to @apic_id (Intel SDM Vol. 3A, 8.4.4.1). */
+void guest_start_ap(u32 apic_id);
+
+/* ---- host side */
+
+/*
+ * Memory of a C guest: vm_setup_memory(), the image, the trampoline page,
+ * the per-vCPU area; the IDT's gates and the per-vCPU TSS descriptors.
+ */
+void vm_setup_c_guest(struct kvm_vm *vm);
+/* KVM_CREATE_VM, KVM_CREATE_IRQCHIP, vm_setup_c_guest(). */
+struct kvm_vm *vm_create_irqchip(void);
+
+/*
+ * Put a vCPU in long mode at @fn(@arg) on its own stack, TSS and the
+ * shared IDT (RFLAGS.IF=0); returning from fn is guest_done().
+ */
+void vcpu_setup_c(struct kvm_vcpu *vcpu, void (*fn)(u64), u64 arg);
+
+u32 vcpu_get_mp_state(struct kvm_vcpu *vcpu);
+void vcpu_set_mp_state(struct kvm_vcpu *vcpu, u32 state);
+
+/* KVM_IRQ_LINE (asserting). */
+void vm_irq_line(struct kvm_vm *vm, u32 irq, u32 level);
+
+/*
+ * The vCPU's CPUID: a copy of the device's supported CPUID to edit
+ * (free() it), the entry for (function, index) in it or NULL, and
+ * KVM_SET_CPUID2.
+ */
+struct kvm_cpuid2 *kvm_cpuid_copy(void);
+struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *cpuid, u32 function,
+				    u32 index);
+void vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
+
+/*
+ * KVM_RUN bounded by @seconds: a timer signal to the calling thread ends a
+ * KVM_RUN that is still going (then -1 with errno EINTR).  Returns what
+ * KVM_RUN returned.
+ */
+int vcpu_run_timeout(struct kvm_vcpu *vcpu, double seconds);
+
+/*
+ * Run until a ucall (returned, with its value) or any other exit
+ * (UCALL_NONE); -1 on a KVM_RUN error (errno set; EINTR when @seconds
+ * passed).
+ */
+int vcpu_run_ucall(struct kvm_vcpu *vcpu, u32 *value, double seconds);
+
+/*
+ * How the current exit looks: for a guest failure, the guest's file, line,
+ * expression and values; else vcpu_exit_str().
+ */
+const char *vcpu_guest_str(struct kvm_vcpu *vcpu);
+
+/*
+ * vCPU threads: each runs its vCPU until UCALL_DONE, UCALL_FAIL, another
+ * exit or a KVM_RUN error, keeping the values it reports (EINTR and EAGAIN
+ * run again: KVM's KVM_RUN of an UNINITIALIZED AP ends with EAGAIN when
+ * INIT/SIPI wakes it).
+ * vcpu_threads_join() waits at most @seconds for all of them, then stops
+ * those still running (immediate_exit and a signal); it returns how many
+ * had to be stopped.
+ */
+#define VCPU_THREAD_VALUES	16
+
+struct vcpu_thread {
+	struct kvm_vcpu *vcpu;
+	pthread_t thread;
+	int end;		/* UCALL_DONE, UCALL_FAIL, UCALL_NONE, -1 */
+	int error;		/* errno of a failed KVM_RUN */
+	bool stopped;		/* by vcpu_threads_join() */
+	int nr_values;
+	u32 values[VCPU_THREAD_VALUES];
+	char desc[320];		/* vcpu_guest_str() of the end */
+	int done;		/* set last, by the thread */
+	int stop;
+};
+
+void vcpu_thread_start(struct vcpu_thread *t, struct kvm_vcpu *vcpu);
+int vcpu_threads_join(struct vcpu_thread *t, int n, double seconds);
 
 #endif /* HVX_SELFTEST_KVM_UTIL_H */

@@ -86,6 +86,20 @@ static const struct {
 	{ KVM_CAP_MAX_VCPUS, 64 },
 	{ KVM_CAP_MAX_VCPU_ID, 64 },
 	{ KVM_CAP_NR_MEMSLOTS, 32 },
+	{ KVM_CAP_IRQCHIP, 1 },
+	{ KVM_CAP_IRQ_INJECT_STATUS, 1 },
+	{ KVM_CAP_IRQ_ROUTING, 4096 },
+	{ KVM_CAP_SIGNAL_MSI, 1 },
+	{ KVM_CAP_TSC_DEADLINE_TIMER, 1 },
+	{ KVM_CAP_IRQFD, 1 },
+	{ KVM_CAP_IRQFD_RESAMPLE, 1 },
+	{ KVM_CAP_IOEVENTFD, 1 },
+	{ KVM_CAP_IOEVENTFD_NO_LENGTH, 1 },
+	{ KVM_CAP_IOEVENTFD_ANY_LENGTH, 1 },
+	{ KVM_CAP_ENABLE_CAP_VM, 1 },
+	{ KVM_CAP_DESTROY_MEMORY_REGION_WORKS, 1 },
+	{ KVM_CAP_JOIN_MEMORY_REGIONS_WORKS, 1 },
+	{ KVM_CAP_DEBUGREGS, 1 },
 	{ -1, 0 }	/* end */
 };
 
@@ -160,7 +174,8 @@ TEST_F(dev, msr_index_list)
 /* Nothing hvx does not implement claims to exist. */
 TEST_F(dev, unimplemented_capabilities_are_zero)
 {
-	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP));
+	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP));
+	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, KVM_CAP_PIT2));
 	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, KVM_CAP_NESTED_STATE));
 	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, KVM_CAP_DIRTY_LOG_RING));
 	EXPECT_EQ(0, ioctl(self->fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO));

@@ -26,21 +26,31 @@ const char *hvx_module_path(void)
 	return path ? path : "hvx.ko";
 }
 
-int module_load(const char *path)
+int module_load_params(const char *path, const char *params)
 {
 	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	r = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
 	close(fd);
 	return r;
+}
+
+int module_load(const char *path)
+{
+	return module_load_params(path, "");
 }
 
 int hvx_load(void)
 {
 	return module_load(hvx_module_path());
+}
+
+int hvx_load_params(const char *params)
+{
+	return module_load_params(hvx_module_path(), params);
 }
 
 int module_unload(const char *name)

@@ -16,7 +16,10 @@ const char *hvx_module_path(void);
 
 /* Load hvx.ko / a module file. Return 0 or -errno. */
 int hvx_load(void);
+/* With module parameters, e.g. "l1d_flush=0". */
+int hvx_load_params(const char *params);
 int module_load(const char *path);
+int module_load_params(const char *path, const char *params);
 
 /* Unload a module without waiting. Return 0 or -errno. */
 int module_unload(const char *name);

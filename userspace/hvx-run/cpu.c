@@ -2,21 +2,32 @@
 /*
  * The guest's CPUID table and the register dump for a dying guest.
  *
- * The guest runs without a local APIC (the device has no in-kernel
- * irqchip and the launcher models none), so CPUID.1 loses APIC, x2APIC
- * and TSC-deadline. The hypervisor leaves (0x40000000 up) are dropped: they
- * describe paravirtual interfaces (kvmclock, PV EOI, ...) this launcher
- * does not provide, and both devices then present the same machine.
- * The topology leaves describe one CPU in one package (1, 4, 0xb, 0x1f):
- * the device reports its host's, which would tell a one-vCPU guest of
- * sibling threads and cores it does not have.
+ * With --irqchip=user the guest runs without a local APIC (the launcher
+ * models none), so CPUID.1 loses APIC, x2APIC and TSC-deadline. With the
+ * in-kernel irqchip each vCPU keeps APIC, and x2APIC and TSC-deadline when
+ * the device offers them (its supported table, or KVM_CAP_TSC_DEADLINE_TIMER
+ * as QEMU reads it), and gets its own table: initial APIC ID = vCPU id in
+ * leaf 1 EBX[31:24] and in the x2APIC ID of leaves 0xb/0x1f.
  *
- * Instead the TSC rate is given the architectural way, by leaf 0x15 (Intel
+ * The hypervisor leaves (0x40000000 up) are dropped: they describe
+ * paravirtual interfaces (kvmclock, PV EOI, ...) this launcher does not
+ * provide, and both devices then present the same machine. The topology
+ * leaves (1, 4, 0xb, 0x1f) describe the --smp N vCPUs as N cores of one
+ * package, one thread each (Intel SDM Vol. 3A, 10.9 "Programming
+ * Considerations for Hardware Multi-threading Capable Processors"): the
+ * device reports its host's, which would tell of siblings that do not
+ * exist.
+ *
+ * The TSC rate is given the architectural way, by leaf 0x15 (Intel
  * SDM Vol. 2A, CPUID "Time Stamp Counter and Nominal Core Crystal Clock
  * Information"): TSC Hz = ECX * EBX / EAX. It comes from hvx's leaf
  * 0x40000010 (EAX = TSC kHz; 0x40000000 says "hvxhvxhvx") or from
- * KVM_GET_TSC_KHZ, so that Linux's
- * native_calibrate_tsc() knows the rate without a PIT calibration.
+ * KVM_GET_TSC_KHZ, so that Linux's native_calibrate_tsc() knows the rate
+ * without a PIT calibration. Linux also takes the crystal (ECX) as the
+ * local APIC timer's clock (lapic_timer_period), so with an in-kernel APIC
+ * ECX is that timer's rate: 1 GHz, KVM's APIC bus cycle of 1 ns (the
+ * default of KVM_CAP_X86_APIC_BUS_CYCLES_NS), with EBX/EAX the TSC ratio
+ * (cpuid_tsc_ratio()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -87,42 +98,117 @@ static u32 tsc_khz(struct machine *m, struct kvm_cpuid2 *c)
 	return r > 0 ? r : 0;
 }
 
-/* One thread, one core, APIC ID 0 (Intel SDM Vol. 3A, 10.9 / 9.6). */
-static void cpuid_one_cpu(struct kvm_cpuid2 *c)
+/* Bits of an x2APIC ID that number N cores: ceil(log2(N)). */
+static u32 core_shift(u32 n)
 {
-	struct kvm_cpuid_entry2 *e;
-	u32 i;
+	u32 s = 0;
 
-	for (i = 0; i < c->nent; i++) {
+	while ((1u << s) < n)
+		s++;
+	return s;
+}
+
+/*
+ * N cores of one thread in one package; this vCPU has APIC ID @id (Intel
+ * SDM Vol. 2A, CPUID leaves 01H, 04H, 0BH and 1FH). Leaves 0xb and 0x1f
+ * are rebuilt with their SMT and core levels when the table has them.
+ */
+static void cpuid_topology(struct kvm_cpuid2 *c, u32 n, u32 id)
+{
+	u32 shift = core_shift(n), i, j, lvl;
+	bool has_b = false, has_1f = false;
+	struct kvm_cpuid_entry2 *e;
+
+	for (i = j = 0; i < c->nent; i++) {
 		e = &c->entries[i];
 		switch (e->function) {
 		case 1:
-			/* EBX: APIC ID 31:24, logical processors 23:16. */
-			e->ebx = (e->ebx & 0xffff) | 1 << 16;
-			e->edx &= ~CPUID_1_EDX_HTT;
+			/* EBX: APIC ID 31:24, addressable IDs 23:16. */
+			e->ebx = (e->ebx & 0xffff) | id << 24 |
+				 (n > 1 ? 1u << shift : 1) << 16;
+			if (n > 1)
+				e->edx |= CPUID_1_EDX_HTT;
+			else
+				e->edx &= ~CPUID_1_EDX_HTT;
 			break;
 		case 4:
-			/* Cores per package - 1 (31:26), sharing threads - 1. */
+			/*
+			 * Core IDs per package - 1 (31:26); threads sharing
+			 * the cache - 1 (25:14): all cores share level 3.
+			 */
 			e->eax &= ~(0x3fU << 26 | 0xfffU << 14);
+			e->eax |= ((1u << shift) - 1) << 26;
+			if ((e->eax >> 5 & 7) == 3)
+				e->eax |= ((1u << shift) - 1) << 14;
 			break;
 		case 0xb:
+			has_b = true;
+			continue;
 		case 0x1f:
-			/* Every level: no ID bits, one processor, x2APIC ID 0. */
-			if (e->ecx & 0xff00) {
-				e->eax = 0;
-				e->ebx = 1;
-			}
-			e->edx = 0;
-			break;
+			has_1f = true;
+			continue;
 		}
+		c->entries[j++] = *e;
 	}
+	c->nent = j;
+	for (i = 0; i < 2; i++) {
+		if (!(i ? has_1f : has_b))
+			continue;
+		/* SMT (type 1), core (type 2), then an invalid level. */
+		for (lvl = 0; lvl < 3; lvl++)
+			c->entries[c->nent++] = (struct kvm_cpuid_entry2){
+				.function = i ? 0x1f : 0xb,
+				.index = lvl,
+				.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+				.eax = lvl == 1 ? shift : 0,
+				.ebx = lvl == 0 ? 1 : lvl == 1 ? n : 0,
+				.ecx = lvl | (lvl < 2 ? (lvl + 1) << 8 : 0),
+				.edx = id,
+			};
+	}
+}
+
+static u32 gcd(u32 a, u32 b)
+{
+	u32 t;
+
+	while (b) {
+		t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/*
+ * Leaf 0x15 with a 1 GHz crystal (the APIC timer) and EBX/EAX = TSC kHz /
+ * 10^6. Linux multiplies the crystal in kHz by EBX in 32 bits
+ * (native_calibrate_tsc()), so EBX stays at most 4294: exact when the
+ * reduced fraction fits (200 MHz is 1/5), else the nearest ratio with
+ * that numerator bound, within 0.5/4294 (120 ppm).
+ */
+static void cpuid_tsc_ratio(struct kvm_cpuid_entry2 *e, u32 tsc_khz)
+{
+	const u32 crystal_khz = 1000000, max_num = 0xffffffffU / crystal_khz;
+	u32 g = gcd(tsc_khz, crystal_khz), num = tsc_khz / g;
+	u32 den = crystal_khz / g;
+
+	if (num > max_num) {
+		den = (u64)max_num * crystal_khz / tsc_khz;
+		num = ((u64)tsc_khz * den + crystal_khz / 2) / crystal_khz;
+	}
+	e->eax = den;
+	e->ebx = num;
+	e->ecx = crystal_khz * 1000;
 }
 
 void cpu_setup_cpuid(struct machine *m)
 {
-	struct kvm_cpuid2 *c = cpuid_get_supported(m);
+	struct kvm_cpuid2 *c = cpuid_get_supported(m), *v;
 	struct kvm_cpuid_entry2 *e;
+	size_t size;
 	u32 i, j, mult;
+	int id;
 
 	m->tsc_khz = tsc_khz(m, c);
 
@@ -135,11 +221,17 @@ void cpu_setup_cpuid(struct machine *m)
 	}
 	c->nent = j;
 
-	cpuid_one_cpu(c);
 	e = cpuid_find(c, 1, 0);
-	if (e) {
+	if (e && !m->kernel_irqchip) {
 		e->edx &= ~CPUID_1_EDX_APIC;
 		e->ecx &= ~(CPUID_1_ECX_X2APIC | CPUID_1_ECX_DEADLINE);
+	} else if (e && ioctl(m->sys_fd, KVM_CHECK_EXTENSION,
+			      KVM_CAP_TSC_DEADLINE_TIMER) > 0) {
+		e->ecx |= CPUID_1_ECX_DEADLINE;
+	}
+	if (e) {
+		m->cpu_signature = e->eax;
+		m->cpu_features = e->edx;
 	}
 
 	if (!m->tsc_khz) {
@@ -152,8 +244,9 @@ void cpu_setup_cpuid(struct machine *m)
 		if (!e)
 			e = &c->entries[c->nent++];
 		/*
-		 * A crystal in whole kHz that fits ECX: the TSC rate itself
-		 * when it is below 4.29 GHz, else a divided-down one.
+		 * Without an APIC: a crystal in whole kHz that fits ECX, the
+		 * TSC rate itself when it is below 4.29 GHz, else a divided-
+		 * down one. With one: the APIC timer's 1 GHz, and the ratio.
 		 */
 		mult = 1 + m->tsc_khz / 4000000;
 		*e = (struct kvm_cpuid_entry2){
@@ -162,9 +255,22 @@ void cpu_setup_cpuid(struct machine *m)
 			.ebx = mult,
 			.ecx = m->tsc_khz / mult * 1000,
 		};
+		if (m->kernel_irqchip)
+			cpuid_tsc_ratio(e, m->tsc_khz);
 	}
-	if (ioctl(m->vcpu_fd, KVM_SET_CPUID2, c))
-		die("KVM_SET_CPUID2: %s", strerror(errno));
+
+	/* Per vCPU: room for the rebuilt 0xb and 0x1f levels. */
+	size = sizeof(*c) + (c->nent + 6) * sizeof(c->entries[0]);
+	v = malloc(size);
+	if (!v)
+		die("out of memory");
+	for (id = 0; id < m->nr_vcpus; id++) {
+		memcpy(v, c, sizeof(*c) + c->nent * sizeof(c->entries[0]));
+		cpuid_topology(v, m->nr_vcpus, id);
+		if (ioctl(m->vcpus[id].fd, KVM_SET_CPUID2, v))
+			die("KVM_SET_CPUID2 (vCPU %d): %s", id, strerror(errno));
+	}
+	free(v);
 	free(c);
 }
 
@@ -177,13 +283,13 @@ static void dump_seg(const char *name, const struct kvm_segment *s)
 		s->unusable ? " unusable" : "");
 }
 
-void cpu_dump(struct machine *m)
+void cpu_dump(int vcpu_fd)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
-	if (ioctl(m->vcpu_fd, KVM_GET_REGS, &r) ||
-	    ioctl(m->vcpu_fd, KVM_GET_SREGS, &s)) {
+	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) ||
+	    ioctl(vcpu_fd, KVM_GET_SREGS, &s)) {
 		fprintf(stderr, "  (registers unavailable: %s)\n", strerror(errno));
 		return;
 	}

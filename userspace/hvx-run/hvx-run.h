@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * hvx-run: a userspace launcher for /dev/hvx (and /dev/kvm) that uses only
- * the "no in-kernel irqchip" subset of the KVM API. Shared declarations.
+ * hvx-run: a userspace launcher for /dev/hvx (and /dev/kvm): one vCPU with
+ * the PIC in userspace (--irqchip=user), or 1..SMP_MAX vCPUs with the
+ * device's in-kernel irqchip (--irqchip=kernel). Shared declarations.
  */
 #ifndef HVX_RUN_H
 #define HVX_RUN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +24,7 @@ typedef __u64 u64;
 #define __hvx_attr(x)	__attribute__((x))
 #define __noreturn	__hvx_attr(__noreturn__)
 #define __printf(a, b)	__hvx_attr(__format__(printf, a, b))
+#define __packed	__hvx_attr(__packed__)
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define KIB		1024ULL
 #define MIB		(1024 * KIB)
@@ -35,6 +38,15 @@ typedef __u64 u64;
 /* IRQ lines of the emulated PC. */
 #define IRQ_PIT		0
 #define IRQ_COM1	4
+
+/* --smp: APIC IDs 0..N-1, the IOAPIC takes ID N (MP table, 8-bit IDs). */
+#define SMP_MAX		64
+
+enum irqchip_mode {
+	IRQCHIP_DEFAULT,	/* kernel if the device has KVM_CAP_IRQCHIP */
+	IRQCHIP_USER,		/* PIC in hvx-run, KVM_INTERRUPT, one vCPU */
+	IRQCHIP_KERNEL,		/* KVM_CREATE_IRQCHIP, KVM_IRQ_LINE */
+};
 
 /* How the launcher ends. */
 enum run_end {
@@ -56,13 +68,30 @@ struct options {
 	bool flat;
 	int debug_exit_port;	/* -1: none */
 	bool verbose;
+	int smp;
+	enum irqchip_mode irqchip;
+};
+
+struct machine;
+
+struct vcpu {
+	struct machine *m;
+	int id;			/* vCPU id = initial APIC ID */
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool check;		/* a stop check asked this vCPU for its state */
 };
 
 struct machine {
 	const struct options *opt;
-	int sys_fd, vm_fd, vcpu_fd;
+	int sys_fd, vm_fd, vcpu_fd;	/* vcpu_fd, run: vCPU 0's */
 	struct kvm_run *run;
 	size_t run_size;
+	struct vcpu *vcpus;
+	int nr_vcpus;
+	bool kernel_irqchip;
+	u32 cpu_signature, cpu_features;	/* CPUID.1 EAX, EDX */
 	u8 *ram;		/* guest RAM: [0, low_size) then [4G, ...) */
 	u64 ram_size, low_size;
 	u32 tsc_khz;
@@ -83,11 +112,23 @@ void load_guest(struct machine *m);
 
 /* cpu.c */
 void cpu_setup_cpuid(struct machine *m);
-void cpu_dump(struct machine *m);
+void cpu_dump(int vcpu_fd);
 
-/* vcpu.c */
+/* mptable.c */
+void mptable_setup(struct machine *m);
+
+/* vcpu.c: the exits both models share, and the one-vCPU loop */
 void vcpu_loop(struct machine *m);
 void machine_end(struct machine *m, enum run_end end, int status);
+void vcpu_handle_exit(struct vcpu *v);
+
+/* smp.c: the vCPU threads and the device thread with an in-kernel irqchip */
+void smp_run(struct machine *m);
+void smp_end(struct machine *m);
+
+/* irq.c: ISA interrupt lines, to the userspace PIC or KVM_IRQ_LINE */
+void irq_init(struct machine *m);
+void irq_set(int irq, int level);
 
 /* devices: port I/O dispatch (io.c) */
 void io_access(struct machine *m, u16 port, u8 *data, int size,

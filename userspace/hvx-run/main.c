@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hvx-run: boot a Linux bzImage, a multiboot kernel or a flat real-mode
- * binary on /dev/hvx, or on /dev/kvm with exactly the same code: one vCPU,
- * no in-kernel irqchip, every device in this process.
+ * binary on /dev/hvx, or on /dev/kvm with exactly the same code: --smp N
+ * vCPUs with the device's in-kernel irqchip (local APICs, IOAPIC, PIC), or
+ * one vCPU with the PIC in this process (--irqchip=user); the PIT, the
+ * UART and the rest of the PC in this process either way.
  *
  *   hvx-run [-m SIZE] [--device PATH] --kernel FILE [--initrd FILE]
  *           [--append CMDLINE] [--flat ADDR] [--debug-exit PORT] [-v]
+ *           [--smp N] [--irqchip=kernel|user]
  *
  * Exit status: 0 when the guest powers off (HLT with interrupts disabled)
  * or resets (keyboard controller or port 0xcf9), or on Ctrl-A x; the
@@ -49,6 +52,18 @@ static const struct {
 	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID",
 	  "the guest CPUID table (KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2)",
 	  true },
+};
+
+/* What the in-kernel irqchip model needs in addition. */
+static const struct {
+	long cap;
+	const char *name;
+	const char *why;
+} irqchip_caps[] = {
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP",
+	  "the in-kernel irqchip (KVM_CREATE_IRQCHIP, KVM_IRQ_LINE)" },
+	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE",
+	  "seeing the guest power off (KVM_GET_MP_STATE)" },
 };
 
 static const char *prog = "hvx-run";
@@ -110,8 +125,11 @@ static void print_usage(int status)
 		"  -f, --flat ADDR        load FILE at ADDR, start in real mode there\n"
 		"  -x, --debug-exit PORT  port whose write of v ends with (v << 1) | 1\n"
 		"  -v, --verbose          report unclaimed MMIO and the end of the guest\n"
+		"  -s, --smp N            N vCPUs (1-%d, default 1); needs the kernel irqchip\n"
+		"      --irqchip=MODE     kernel (the default when the device has\n"
+		"                         KVM_CAP_IRQCHIP) or user (PIC in hvx-run, 1 vCPU)\n"
 		"Console: the guest's COM1; Ctrl-A x quits.\n",
-		prog, HVX_DEVICE_PATH);
+		prog, HVX_DEVICE_PATH, SMP_MAX);
 	exit(status);
 }
 
@@ -168,6 +186,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "flat", required_argument, NULL, 'f' },
 		{ "debug-exit", required_argument, NULL, 'x' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "smp", required_argument, NULL, 's' },
+		{ "irqchip", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -178,8 +198,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		.device = HVX_DEVICE_PATH,
 		.mem_size = 256 * MIB,
 		.debug_exit_port = -1,
+		.smp = 1,
 	};
-	while ((c = getopt_long(argc, argv, "k:i:a:m:d:f:x:vh", longopts,
+	while ((c = getopt_long(argc, argv, "k:i:a:m:d:f:x:s:vh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'k':
@@ -223,6 +244,26 @@ static void parse_options(int argc, char **argv, struct options *o)
 			}
 			o->debug_exit_port = v;
 			break;
+		case 's':
+			v = parse_number("--smp count", optarg, false);
+			if (v < 1 || v > SMP_MAX) {
+				fprintf(stderr, "%s: --smp %s: 1 to %d vCPUs\n",
+					prog, optarg, SMP_MAX);
+				exit(2);
+			}
+			o->smp = v;
+			break;
+		case 'I':
+			if (!strcmp(optarg, "kernel")) {
+				o->irqchip = IRQCHIP_KERNEL;
+			} else if (!strcmp(optarg, "user")) {
+				o->irqchip = IRQCHIP_USER;
+			} else {
+				fprintf(stderr, "%s: --irqchip '%s': kernel or user\n",
+					prog, optarg);
+				exit(2);
+			}
+			break;
 		default:
 			print_usage(2);
 		}
@@ -235,6 +276,70 @@ static void parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "%s: --kernel is required\n", prog);
 		print_usage(2);
 	}
+	if (o->smp > 1 && o->irqchip == IRQCHIP_USER) {
+		fprintf(stderr,
+			"%s: --smp %d needs --irqchip=kernel (the userspace PIC serves one vCPU)\n",
+			prog, o->smp);
+		exit(2);
+	}
+}
+
+static int check_cap(struct machine *m, long cap)
+{
+	return ioctl(m->sys_fd, KVM_CHECK_EXTENSION, cap);
+}
+
+/*
+ * The interrupt model: what was asked for, else the in-kernel irqchip
+ * when the device offers it (it is what SMP and a stock Linux command line
+ * need), else the userspace PIC.
+ */
+static void choose_irqchip(struct machine *m)
+{
+	const struct options *o = m->opt;
+	unsigned int i;
+	int max;
+
+	m->kernel_irqchip = o->irqchip == IRQCHIP_KERNEL ||
+		(o->irqchip == IRQCHIP_DEFAULT &&
+		 check_cap(m, KVM_CAP_IRQCHIP) > 0);
+	if (!m->kernel_irqchip) {
+		if (o->smp > 1)
+			die("%s lacks KVM_CAP_IRQCHIP, needed for --smp %d",
+			    o->device, o->smp);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(irqchip_caps); i++)
+		if (check_cap(m, irqchip_caps[i].cap) <= 0)
+			die("%s lacks %s, needed for %s%s", o->device,
+			    irqchip_caps[i].name, irqchip_caps[i].why,
+			    o->irqchip == IRQCHIP_KERNEL ? "" :
+			    " (--irqchip=user does without)");
+	/* api.rst, KVM_CAP_NR_VCPUS: 4 when the capability is absent. */
+	max = check_cap(m, KVM_CAP_MAX_VCPUS);
+	if (max <= 0)
+		max = check_cap(m, KVM_CAP_NR_VCPUS);
+	if (max <= 0)
+		max = 4;
+	if (o->smp > max)
+		die("%s runs at most %d vCPUs per VM (--smp %d)", o->device,
+		    max, o->smp);
+}
+
+static void vcpu_create(struct machine *m, int id)
+{
+	struct vcpu *v = &m->vcpus[id];
+
+	v->m = m;
+	v->id = id;
+	v->fd = ioctl(m->vm_fd, KVM_CREATE_VCPU, id);
+	if (v->fd < 0)
+		die("KVM_CREATE_VCPU %d: %s", id, strerror(errno));
+	v->run = mmap(NULL, m->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->fd, 0);
+	if (v->run == MAP_FAILED)
+		die("cannot map the kvm_run of vCPU %d: %s", id,
+		    strerror(errno));
 }
 
 void check_caps(struct machine *m, bool for_linux)
@@ -270,7 +375,7 @@ static void set_memory(struct machine *m, u32 slot, u64 gpa,
 static void machine_create(struct machine *m)
 {
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
-	int r;
+	int i, r;
 
 	m->sys_fd = open(m->opt->device, O_RDWR | O_CLOEXEC);
 	if (m->sys_fd < 0)
@@ -283,9 +388,14 @@ static void machine_create(struct machine *m)
 		    m->opt->device, r, KVM_API_VERSION);
 	check_caps(m, false);
 
+	choose_irqchip(m);
+
 	m->vm_fd = ioctl(m->sys_fd, KVM_CREATE_VM, 0);
 	if (m->vm_fd < 0)
 		die("KVM_CREATE_VM: %s", strerror(errno));
+	/* Before the vCPUs: they get their local APICs at creation. */
+	if (m->kernel_irqchip && ioctl(m->vm_fd, KVM_CREATE_IRQCHIP, 0))
+		die("KVM_CREATE_IRQCHIP: %s", strerror(errno));
 	if (ioctl(m->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
 	    ioctl(m->vm_fd, KVM_SET_TSS_ADDR, TSS_REGION))
 		die("KVM_SET_TSS_ADDR: %s", strerror(errno));
@@ -302,17 +412,19 @@ static void machine_create(struct machine *m)
 		set_memory(m, 1, HIGH_RAM_BASE, m->ram_size - m->low_size,
 			   m->ram + m->low_size);
 
-	m->vcpu_fd = ioctl(m->vm_fd, KVM_CREATE_VCPU, 0);
-	if (m->vcpu_fd < 0)
-		die("KVM_CREATE_VCPU: %s", strerror(errno));
 	r = ioctl(m->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (r < (int)sizeof(struct kvm_run))
 		die("KVM_GET_VCPU_MMAP_SIZE: %d", r);
 	m->run_size = r;
-	m->run = mmap(NULL, m->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      m->vcpu_fd, 0);
-	if (m->run == MAP_FAILED)
-		die("cannot map the vCPU's kvm_run: %s", strerror(errno));
+	m->nr_vcpus = m->opt->smp;
+	m->vcpus = calloc(m->nr_vcpus, sizeof(*m->vcpus));
+	if (!m->vcpus)
+		die("out of memory");
+	for (i = 0; i < m->nr_vcpus; i++)
+		vcpu_create(m, i);
+	m->vcpu_fd = m->vcpus[0].fd;
+	m->run = m->vcpus[0].run;
+	/* The bootstrap processor's; the others' come with INIT/SIPI. */
 	if (ioctl(m->vcpu_fd, KVM_SET_FPU, &fpu))
 		die("KVM_SET_FPU: %s", strerror(errno));
 }
@@ -331,11 +443,21 @@ int main(int argc, char **argv)
 	 */
 	if (ioctl(m.sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXT_CPUID) > 0)
 		cpu_setup_cpuid(&m);
+	else if (m.nr_vcpus > 1)
+		die("%s lacks KVM_CAP_EXT_CPUID, needed to give each of the %d vCPUs its APIC ID",
+		    opt.device, m.nr_vcpus);
+	/* Before the kernel: a flat image that overlaps it wins. */
+	if (m.kernel_irqchip)
+		mptable_setup(&m);
 	load_guest(&m);
 
+	irq_init(&m);
 	serial_init(STDIN_FILENO, STDOUT_FILENO);
 	console_init();
-	vcpu_loop(&m);
+	if (m.kernel_irqchip)
+		smp_run(&m);
+	else
+		vcpu_loop(&m);
 	console_restore();
 
 	switch (m.end) {

@@ -245,8 +245,8 @@ u64 pit_poll(u64 now)
 
 	if (!c->next_irq || now < c->next_irq)
 		return c->next_irq;
-	pic_set_irq(IRQ_PIT, 1);
-	pic_set_irq(IRQ_PIT, 0);
+	irq_set(IRQ_PIT, 1);
+	irq_set(IRQ_PIT, 0);
 	if (periodic(c)) {
 		period = ticks_to_ns(c->count);
 		n = (now - c->next_irq) / period + 1;

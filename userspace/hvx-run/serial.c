@@ -89,10 +89,10 @@ static u8 serial_iir(void)
 	return fifo | IIR_NONE;
 }
 
-/* OUT2 gates the interrupt line to the PIC on a PC. */
+/* OUT2 gates the interrupt line to the PIC (and IOAPIC) on a PC. */
 static void serial_update_irq(void)
 {
-	pic_set_irq(IRQ_COM1, (u.mcr & 0x08) && !(serial_iir() & IIR_NONE));
+	irq_set(IRQ_COM1, (u.mcr & 0x08) && !(serial_iir() & IIR_NONE));
 }
 
 static void serial_output(u8 c)

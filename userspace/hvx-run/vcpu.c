@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
+ * The exits both interrupt models handle (port I/O, MMIO, a dying guest),
+ * and the --irqchip=user vCPU loop (smp.c has the in-kernel irqchip's).
+ *
  * The vCPU loop, with the interrupt model of KVM without an in-kernel
  * irqchip (Documentation/virt/kvm/api.rst, KVM_INTERRUPT and struct
  * kvm_run): the PIC lives here; when it has a deliverable IRQ, the
@@ -74,8 +77,10 @@ void machine_end(struct machine *m, enum run_end end, int status)
 {
 	if (m->end != END_NONE)
 		return;
-	m->end = end;
 	m->exit_status = status;
+	__atomic_store_n(&m->end, end, __ATOMIC_SEQ_CST);
+	if (m->kernel_irqchip)
+		smp_end(m);
 }
 
 static void inject_interrupt(struct machine *m)
@@ -119,7 +124,7 @@ static void wait_for_interrupt(struct machine *m)
 		pfd.fd = serial_input_fd();
 		if (pfd.fd < 0 && !tsp) {
 			warnx("the guest halted for an interrupt that cannot come");
-			cpu_dump(m);
+			cpu_dump(m->vcpu_fd);
 			machine_end(m, END_ERROR, 1);
 			return;
 		}
@@ -128,9 +133,10 @@ static void wait_for_interrupt(struct machine *m)
 	}
 }
 
-static void handle_io(struct machine *m)
+static void handle_io(struct vcpu *v)
 {
-	struct kvm_run *run = m->run;
+	struct machine *m = v->m;
+	struct kvm_run *run = v->run;
 	u8 *data = (u8 *)run + run->io.data_offset;
 	u32 i;
 
@@ -144,9 +150,10 @@ static void handle_io(struct machine *m)
 			  run->io.size, run->io.direction == KVM_EXIT_IO_OUT);
 }
 
-static void handle_mmio(struct machine *m)
+static void handle_mmio(struct vcpu *v)
 {
-	struct kvm_run *run = m->run;
+	struct machine *m = v->m;
+	struct kvm_run *run = v->run;
 
 	/* No MMIO devices: reads float high, writes are dropped. */
 	if (!run->mmio.is_write)
@@ -157,36 +164,55 @@ static void handle_mmio(struct machine *m)
 		      (unsigned long long)run->mmio.phys_addr, run->mmio.len);
 }
 
-static __printf(2, 3) void guest_died(struct machine *m, const char *fmt, ...)
+static __printf(2, 3) void guest_died(struct vcpu *v, const char *fmt, ...)
 {
+	struct machine *m = v->m;
 	va_list ap;
 
 	fflush(stdout);
-	fprintf(stderr, "\nhvx-run: the guest died: ");
+	if (m->nr_vcpus > 1)
+		fprintf(stderr, "\nhvx-run: the guest died on vCPU %d: ", v->id);
+	else
+		fprintf(stderr, "\nhvx-run: the guest died: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	cpu_dump(m);
+	cpu_dump(v->fd);
 	machine_end(m, END_ERROR, 1);
 }
 
-static void handle_exit(struct machine *m)
+/*
+ * One exit of vCPU @v. With the in-kernel irqchip the caller holds the
+ * device lock; HLT then never comes here (the device blocks the vCPU).
+ */
+void vcpu_handle_exit(struct vcpu *v)
 {
-	struct kvm_run *run = m->run;
+	struct machine *m = v->m;
+	struct kvm_run *run = v->run;
 	u32 i;
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		handle_io(m);
+		handle_io(v);
 		break;
 	case KVM_EXIT_MMIO:
-		handle_mmio(m);
+		handle_mmio(v);
 		break;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 	case KVM_EXIT_INTR:
+	/*
+	 * The guest lowered CR8. The PIC model does not look at the TPR
+	 * (a guest of this launcher has no APIC), so there is nothing to
+	 * unmask: the next KVM_RUN goes on.
+	 */
+	case KVM_EXIT_SET_TPR:
 		break;
 	case KVM_EXIT_HLT:
+		if (m->kernel_irqchip) {
+			guest_died(v, "KVM_EXIT_HLT although the irqchip is in the kernel");
+			break;
+		}
 		if (!run->if_flag) {
 			machine_end(m, END_POWEROFF, 0);
 			break;
@@ -194,26 +220,27 @@ static void handle_exit(struct machine *m)
 		wait_for_interrupt(m);
 		break;
 	case KVM_EXIT_SHUTDOWN:
-		guest_died(m, "triple fault (KVM_EXIT_SHUTDOWN)");
+		guest_died(v, "triple fault (KVM_EXIT_SHUTDOWN)");
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
-		guest_died(m, "VM entry failed (KVM_EXIT_FAIL_ENTRY), reason 0x%llx on CPU %u",
+		guest_died(v, "VM entry failed (KVM_EXIT_FAIL_ENTRY), reason 0x%llx on CPU %u",
 			   (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
 			   run->fail_entry.cpu);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
-		guest_died(m, "internal error (KVM_EXIT_INTERNAL_ERROR), suberror %u",
+		guest_died(v, "internal error (KVM_EXIT_INTERNAL_ERROR), suberror %u",
 			   run->internal.suberror);
 		for (i = 0; i < run->internal.ndata && i < ARRAY_SIZE(run->internal.data); i++)
 			fprintf(stderr, "  data[%u] = 0x%llx\n", i,
 				(unsigned long long)run->internal.data[i]);
 		break;
 	default:
-		guest_died(m, "unexpected exit reason %u", run->exit_reason);
+		guest_died(v, "unexpected exit reason %u", run->exit_reason);
 		break;
 	}
 }
 
+/* --irqchip=user: vCPU 0 runs in the main thread, devices between runs. */
 void vcpu_loop(struct machine *m)
 {
 	kick_setup(m);
@@ -229,7 +256,7 @@ void vcpu_loop(struct machine *m)
 			die("KVM_RUN: %s", strerror(errno));
 		}
 		m->run->immediate_exit = 0;
-		handle_exit(m);
+		vcpu_handle_exit(&m->vcpus[0]);
 	}
 	kick_arm(0);
 }
