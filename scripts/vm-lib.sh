@@ -52,12 +52,51 @@ vm_payload() {
 # environment adds KVM's selftests to the payload.
 vm_run() {
 	local name=$1 kver=$2 model=$3 timeout=$4 append=$5
-	local dir="$HVX_TOP/build/vm/$name"
+	local dir="$HVX_TOP/build/vm/$name" pid st
 	vm_payload "$kver" "$dir/payload"
+	mkdir -p "$dir/out"
+	rm -f "$dir/out/serial.log"
 	"$HVX_TOP/selftests/vm/run-vm.sh" --kernel "$kver" --cpu "$model" \
 		--cpus 2 --timeout "$timeout" --payload "$dir/payload" \
 		--out "$dir/out" --modules "kvm_intel" --append "$append" \
-		>"$dir/run-vm.log" 2>&1
+		>"$dir/run-vm.log" 2>&1 &
+	pid=$!
+	vm_stamp "$dir/out/serial.log" "$pid" >"$dir/wall.txt" &
+	wait "$pid"
+	st=$?
+	wait
+	return $st
+}
+
+# vm_stamp SERIAL_LOG PID: while PID runs, each suite and test marker line
+# of the serial log, prefixed with the wall-clock seconds since the start
+# (the guest's clock follows its instruction count, not the CI's clock).
+vm_stamp() {
+	local t0=$SECONDS line
+	tail -n +1 -F --pid="$2" "$1" 2>/dev/null |
+		while IFS= read -r line; do
+			line=${line%$'\r'}
+			case $line in
+			HVX-SUITE-START*|HVX-TEST-START*|HVX-TEST-TIME*|HVX-REBOOT*|RUN-VM:*)
+				echo "$((SECONDS - t0)) $line" ;;
+			esac
+		done
+}
+
+# vm_walltimes NAME: one comment line per test of a VM run, its wall-clock
+# and VM seconds (from vm_stamp's record), then the whole run's.
+vm_walltimes() {
+	local wall="$HVX_TOP/build/vm/$1/wall.txt"
+	[ -s "$wall" ] || return 0
+	awk -v name="$1" '
+		$2 == "HVX-TEST-START" { start[$3] = $1 }
+		$2 == "HVX-TEST-TIME" && ($3 in start) {
+			printf "# %s: %-22s %5d s wall %4d s VM\n", name, $3,
+				$1 - start[$3], $5 - $4
+		}
+		{ last = $1 }
+		END { printf "# %s: the whole run %d s wall\n", name, last }
+	' "$wall"
 }
 
 # vm_smoke KVER: start Bochs for a few seconds with the bochsrc run-vm.sh

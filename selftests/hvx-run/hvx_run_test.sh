@@ -29,6 +29,9 @@
 # KVM_CAP_IRQCHIP. HVX_RUN_LINUX_TIMEOUT (seconds, default 1500) bounds
 # each Linux boot; HVX_RUN_SMP (default "2": each nested boot costs minutes
 # of CI time; e.g. "2 4" for more) lists the SMP boots.
+# HVX_RUN_LINUX_DEVICES (default "/dev/hvx /dev/kvm") lists the devices
+# on which the Linux boots run: make check boots Linux nested on /dev/hvx
+# only (make bench boots it on both and compares the times).
 
 dev=${HVX_TEST_DEVICE:-/dev/hvx}
 cd "$(dirname "$0")" || exit 1
@@ -190,6 +193,10 @@ skip_linux() {
 }
 [ -f vmlinuz ] ||
 	skip_linux "no vmlinuz in this payload (the nested Linux boot runs in the 6.12 CI VM only)"
+case " ${HVX_RUN_LINUX_DEVICES:-/dev/hvx /dev/kvm} " in
+*" $dev "*) ;;
+*) skip_linux "not on $dev in this run (HVX_RUN_LINUX_DEVICES=${HVX_RUN_LINUX_DEVICES})" ;;
+esac
 # The capabilities a Linux guest needs are checked before its memory
 # size: with 2 MiB, hvx-run stops at one or the other without booting.
 $run --device "$dev" --kernel vmlinuz -m 2M </dev/null >"$tmp/cap" 2>&1
