@@ -2,7 +2,7 @@
 /*
  * hvx x86 platform: the in-kernel interrupt controllers (KVM_CREATE_IRQCHIP).
  *
- * A local APIC per vCPU (lapic.c), and per VM a master/slave 8259 PIC pair
+ * A local APIC per vCPU (lapic*.c), and per VM a master/slave 8259 PIC pair
  * (pic.c), one 24-pin IOAPIC (ioapic.c), and the GSI routing that connects
  * them to interrupt sources (irqchip.c: KVM_IRQ_LINE, KVM_SET_GSI_ROUTING,
  * KVM_SIGNAL_MSI, KVM_GET/SET_IRQCHIP).  None of it is VT-x: the backend
@@ -22,7 +22,7 @@
 struct hvx_vm;
 struct hvx_vcpu;
 
-/* --------------------------------------------------------------- lapic.c */
+/* -------------------------------------------------------------- lapic*.c */
 
 /* Delivery modes of the ICR, IOAPIC redirection entries and MSIs. */
 #define HVX_APIC_DM_FIXED	0
