@@ -43,6 +43,7 @@ cp "build/mod-$kver/hvx.ko" build/selftests/bench "$dir/payload/"
 cp build/bin/hvx-run build/selftests/hvx-run-initramfs.cpio "$dir/payload/"
 cp "/boot/vmlinuz-$kver" "$dir/payload/vmlinuz"
 cp selftests/vm/suite.sh "$dir/payload/run.sh"
+cp selftests/vm/tests.sh "$dir/payload/"
 rm -f "$dir/bench.txt"
 
 rev=$(git describe --always --dirty 2>/dev/null || echo unknown)

@@ -15,6 +15,7 @@ kver=$(scripts/kver.sh 6.12)
 scripts/build-module.sh "$kver"
 make -s userspace selftests
 echo "demo: booting Debian $kver in Bochs (2 emulated VT-x CPUs); this takes a few minutes"
+rm -f build/vm/demo/out/serial.log
 vm_run demo "$kver" corei7_haswell_4770 2400 "hvxsuite=demo" &
 pid=$!
 # -F: run-vm.sh creates the serial log anew once Bochs starts. tail exits 1

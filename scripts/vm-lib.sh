@@ -3,16 +3,11 @@
 # boot it, and turn its serial log into TAP lines. Source it from bash.
 
 HVX_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# The KVM-API guest tests run twice in the full suite: against /dev/hvx
-# under their own name, then against /dev/kvm as NAME@kvm.
-HVX_GUEST_TESTS="smoke_test vm_test guest_modes_test cpuid_test mmio_test irq_test irqchip_test smp_test eventfd_test run_test concurrency_test leak_test hvx_run_test fuzz_test"
-# HVX_SELFTESTS_HVX: what the full suite runs against /dev/hvx (and the
-# tests that are not KVM-API clients); HVX_SELFTESTS_KVM: the NAME@kvm
-# runs it adds unless hvxkvm=no; HVX_SELFTESTS: both, in the suite's order.
-HVX_SELFTESTS_HVX="probe_test load_test sys_ioctl_test kvm_conflict_test $HVX_GUEST_TESTS trace_test"
-# Guest tests the full suite runs against /dev/hvx only (NAME@kvm still
-# runs by name); the same list is in selftests/vm/suite.sh.
-HVX_ONLY_IN_FULL="fuzz_test"
+# HVX_GUEST_TESTS, HVX_ONLY_IN_FULL and HVX_SELFTESTS_HVX: the suite's
+# own lists. HVX_SELFTESTS_KVM: the NAME@kvm runs the full suite adds
+# unless hvxkvm=no; HVX_SELFTESTS: both, in the suite's order.
+# shellcheck source=../selftests/vm/tests.sh
+. "$HVX_TOP/selftests/vm/tests.sh"
 HVX_SELFTESTS_KVM="$(for t in $HVX_GUEST_TESTS; do
 	case " $HVX_ONLY_IN_FULL " in *" $t "*) continue ;; esac
 	printf '%s@kvm ' "$t"
@@ -32,6 +27,7 @@ vm_payload() {
 	cp "$HVX_TOP/build/mod-$kver/hvx.ko" "$dir/"
 	cp "$HVX_TOP"/build/selftests/* "$HVX_TOP"/build/bin/* "$dir/"
 	cp "$HVX_TOP/selftests/vm/suite.sh" "$dir/run.sh"
+	cp "$HVX_TOP/selftests/vm/tests.sh" "$dir/"
 	# KVM's own selftests (scripts/kvm-selftests.sh), for the VM that runs
 	# them (HVX_KVMST=1): run as the test kvm_selftests.
 	if [ -n "${HVX_KVMST:-}" ]; then
@@ -53,9 +49,9 @@ vm_payload() {
 vm_run() {
 	local name=$1 kver=$2 model=$3 timeout=$4 append=$5
 	local dir="$HVX_TOP/build/vm/$name" pid st
-	vm_payload "$kver" "$dir/payload"
 	mkdir -p "$dir/out"
 	rm -f "$dir/out/serial.log"
+	vm_payload "$kver" "$dir/payload"
 	"$HVX_TOP/selftests/vm/run-vm.sh" --kernel "$kver" --cpu "$model" \
 		--cpus 2 --timeout "$timeout" --payload "$dir/payload" \
 		--out "$dir/out" --modules "kvm_intel" --append "$append" \

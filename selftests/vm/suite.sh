@@ -49,15 +49,11 @@
 cd /payload || exit 1
 export HVX_KO=/payload/hvx.ko
 
-# The KVM-API clients, which run against /dev/hvx and /dev/kvm alike (the
-# same list as HVX_GUEST_TESTS in scripts/vm-lib.sh, which reads the results).
-guest_tests="smoke_test vm_test guest_modes_test cpuid_test mmio_test irq_test irqchip_test smp_test eventfd_test run_test concurrency_test leak_test hvx_run_test fuzz_test"
-
-# Guest tests the full suite runs against /dev/hvx only; NAME@kvm still
-# runs by name (hvxtests=). fuzz_test@kvm: its known-guest recovery checks
-# miss state kvm_intel keeps (Documentation/testing.rst); the same list is
-# in scripts/vm-lib.sh.
-hvx_only_in_full="fuzz_test"
+# The test lists (selftests/vm/tests.sh, shared with the host's
+# scripts/vm-lib.sh).
+. /payload/tests.sh
+guest_tests=$HVX_GUEST_TESTS
+hvx_only_in_full=$HVX_ONLY_IN_FULL
 
 suite=full
 tests=""
@@ -76,8 +72,7 @@ done
 reboot_after=no
 if [ -z "$tests" ]; then
 	case "$suite" in
-	full) tests="probe_test load_test sys_ioctl_test kvm_conflict_test"
-	      tests="$tests $guest_tests trace_test"
+	full) tests=$HVX_SELFTESTS_HVX
 	      for t in $guest_tests; do
 		      [ "$with_kvm" = yes ] || break
 		      case " $hvx_only_in_full " in
