@@ -328,10 +328,15 @@ int hvx_cpuid_to_user(struct kvm_cpuid2 __user *ucpuid,
 int hvx_vm_create(unsigned long type);
 void hvx_vm_get(struct hvx_vm *vm);
 void hvx_vm_put(struct hvx_vm *vm);
+long hvx_vm_check_extension(unsigned long cap);
+
+/* module/mem.c */
+int hvx_set_memory_region(struct hvx_vm *vm,
+			  const struct kvm_userspace_memory_region *mem);
 int hvx_vm_fault(struct hvx_vm *vm, u64 gpa);
 int hvx_read_guest(struct hvx_vm *vm, u64 gpa, void *buf, size_t len);
 int hvx_write_guest(struct hvx_vm *vm, u64 gpa, const void *buf, size_t len);
-long hvx_vm_check_extension(unsigned long cap);
+void hvx_mem_destroy(struct hvx_vm *vm);	/* after backend vm_destroy */
 
 /* module/vcpu.c */
 int hvx_vcpu_create(struct hvx_vm *vm, unsigned long id);
