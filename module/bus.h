@@ -6,7 +6,7 @@
  * memory slot to hvx_pio()/hvx_mmio() first; only when no in-kernel
  * device claims it does the access become KVM_EXIT_IO or KVM_EXIT_MMIO.
  * Devices: the vCPU's local APIC page, the PIC ports and the IOAPIC page
- * (module/irq/), and ioeventfds (module/eventfd.c).
+ * (module/irq/), and ioeventfds (module/ioeventfd.c).
  *
  * Lookups run under SRCU from the vCPU thread (preemption may be
  * disabled): device callbacks must not sleep.
@@ -48,8 +48,8 @@ struct hvx_io_device {
 /*
  * Adds @dev for the accesses that lie in [@addr, @addr + @len), or, for
  * @len 0, that start at @addr, whatever their length (ranges may overlap:
- * the first registered that handles an access wins).  Returns 0, -ENOSPC past the
- * bus's limit, or -ENOMEM.  May sleep.
+ * the first registered that handles an access wins).  Returns 0, -ENOSPC
+ * past the bus's limit, or -ENOMEM.  May sleep.
  */
 int hvx_bus_register(struct hvx_vm *vm, enum hvx_bus_kind bus, u64 addr,
 		     u64 len, struct hvx_io_device *dev);
@@ -68,9 +68,9 @@ int hvx_pio(struct hvx_vcpu *vcpu, u16 port, unsigned int len, void *val,
 int hvx_mmio(struct hvx_vcpu *vcpu, u64 gpa, unsigned int len, void *val,
 	     bool write);
 
-/* KVM_IOEVENTFD and KVM_IRQFD (module/eventfd.c). */
+/* KVM_IOEVENTFD (module/ioeventfd.c) and KVM_IRQFD (module/irqfd.c). */
 int hvx_ioeventfd(struct hvx_vm *vm, const struct kvm_ioeventfd *args);
 int hvx_irqfd(struct hvx_vm *vm, const struct kvm_irqfd *args);
-void hvx_eventfd_destroy(struct hvx_vm *vm);	/* VM teardown */
+void hvx_eventfd_destroy(struct hvx_vm *vm);	/* VM teardown (eventfd.c) */
 
 #endif /* HVX_BUS_H */

@@ -4,10 +4,12 @@
  *
  * A local APIC per vCPU (lapic*.c), and per VM a master/slave 8259 PIC pair
  * (pic.c), one 24-pin IOAPIC (ioapic.c), and the GSI routing that connects
- * them to interrupt sources (irqchip.c: KVM_IRQ_LINE, KVM_SET_GSI_ROUTING,
- * KVM_SIGNAL_MSI, KVM_GET/SET_IRQCHIP).  None of it is VT-x: the backend
- * asks the local APIC for the interrupt to inject and tells it what the
- * guest did (CR8, APIC MSRs, EOI through MMIO) with the calls below.
+ * them to interrupt sources (routing.c), made and driven from userspace by
+ * the VM ioctls (irqchip.c: KVM_CREATE_IRQCHIP, KVM_IRQ_LINE,
+ * KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, KVM_GET/SET_IRQCHIP).  None of it is
+ * VT-x: the backend asks the local APIC for the interrupt to inject and
+ * tells it what the guest did (CR8, APIC MSRs, EOI through MMIO) with the
+ * calls below.
  *
  * Context rules: every function here may be called with preemption
  * disabled; the ones marked "irqs off" also with interrupts disabled.
@@ -145,13 +147,14 @@ void hvx_ioapic_eoi(struct hvx_vm *vm, u8 vector);
 int hvx_ioapic_get(struct hvx_ioapic *ioapic, struct kvm_ioapic_state *s);
 int hvx_ioapic_set(struct hvx_ioapic *ioapic, const struct kvm_ioapic_state *s);
 
-/* ----------------------------------------------------------- irqchip.c */
+/* ------------------------------------------------ irqchip.c, routing.c */
 
 /**
  * struct hvx_irqchip - a VM's in-kernel interrupt controllers
  * @pic:	the 8259 pair.
  * @ioapic:	the IOAPIC.
- * @routing:	the GSI routing table (RCU; private to irqchip.c).
+ * @routing:	the GSI routing table (RCU; private to irqchip.c and
+ *		routing.c).
  */
 struct hvx_irqchip {
 	struct hvx_pic *pic;

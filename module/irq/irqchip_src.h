@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * hvx x86 platform: interrupt sources and acknowledge notifiers of the
- * in-kernel irqchip, for resampling irqfds (module/eventfd.c).
+ * in-kernel irqchip, for resampling irqfds (module/irqfd.c).
  *
  * Sources: the level of a PIC or IOAPIC input is the OR of the levels its
  * sources drive (KVM's irq_source_id).  KVM_IRQ_LINE and plain irqfds are
