@@ -7,7 +7,7 @@
  */
 #include <time.h>
 
-#include "hvx-run.h"
+#include "devices.h"
 
 static u8 index_reg;
 static u8 ram[128] = {

@@ -8,7 +8,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "hvx-run.h"
+#include "devices.h"
 
 static struct termios saved;
 static bool raw;

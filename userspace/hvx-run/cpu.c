@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The guest's CPUID table and the register dump for a dying guest.
+ * The guest's CPUID table (when the device offers KVM_CAP_EXT_CPUID) and
+ * the register dump for a dying guest.
  *
  * With --irqchip=user the guest runs without a local APIC (the launcher
  * models none), so CPUID.1 loses APIC, x2APIC and TSC-deadline. With the
@@ -202,7 +203,7 @@ static void cpuid_tsc_ratio(struct kvm_cpuid_entry2 *e, u32 tsc_khz)
 	e->ecx = crystal_khz * 1000;
 }
 
-void cpu_setup_cpuid(struct machine *m)
+static void cpuid_set_tables(struct machine *m)
 {
 	struct kvm_cpuid2 *c = cpuid_get_supported(m), *v;
 	struct kvm_cpuid_entry2 *e;
@@ -272,6 +273,19 @@ void cpu_setup_cpuid(struct machine *m)
 	}
 	free(v);
 	free(c);
+}
+
+/*
+ * Without CPUID support a flat or multiboot guest sees the device's
+ * default (load_guest() refuses to boot Linux).
+ */
+void cpu_setup_cpuid(struct machine *m)
+{
+	if (ioctl(m->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXT_CPUID) > 0)
+		cpuid_set_tables(m);
+	else if (m->nr_vcpus > 1)
+		die("%s lacks KVM_CAP_EXT_CPUID, needed to give each of the %d vCPUs its APIC ID",
+		    m->opt->device, m->nr_vcpus);
 }
 
 static void dump_seg(const char *name, const struct kvm_segment *s)

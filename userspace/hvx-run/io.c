@@ -20,7 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hvx-run.h"
+#include "devices.h"
 
 static u8 io_in8(u16 port)
 {

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "hvx-run.h"
+#include "devices.h"
 
 static int irq_vm_fd = -1;
 static u16 irq_levels;

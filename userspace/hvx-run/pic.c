@@ -6,7 +6,7 @@
  * specific EOI; rotation commands are treated as their EOI part), OCW3
  * (read IRR/ISR, poll), and the ELCR registers at 0x4d0/0x4d1 (stored).
  */
-#include "hvx-run.h"
+#include "devices.h"
 
 struct pic {
 	u8 irr;		/* requests latched on a rising edge */

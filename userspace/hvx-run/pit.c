@@ -10,7 +10,7 @@
  * collapse into one interrupt, as on a busy real machine with the IRQ
  * masked: Linux keeps time from the TSC, not from counting ticks.
  */
-#include "hvx-run.h"
+#include "devices.h"
 
 #define PIT_HZ		1193182ULL
 

@@ -15,7 +15,7 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include "hvx-run.h"
+#include "devices.h"
 
 #define UART_BASE	0x3f8
 #define FIFO_SIZE	16

@@ -56,11 +56,6 @@ static void kick_handler(int sig)
 		thread_run->immediate_exit = 1;
 }
 
-static bool machine_over(struct machine *m)
-{
-	return __atomic_load_n(&m->end, __ATOMIC_SEQ_CST) != END_NONE;
-}
-
 static void wake_device_thread(void)
 {
 	char c = 0;
@@ -72,8 +67,8 @@ static void wake_device_thread(void)
 	/* EAGAIN: the pipe is full, the device thread wakes anyway. */
 }
 
-/* Called with the device lock held, by machine_end(). */
-void smp_end(struct machine *m)
+/* m->on_end: called with the device lock held, by machine_end(). */
+static void smp_end(struct machine *m)
 {
 	int i;
 
@@ -220,6 +215,7 @@ void smp_run(struct machine *m)
 		die("cannot set up the kick signal: %s", strerror(errno));
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK))
 		die("pipe2: %s", strerror(errno));
+	m->on_end = smp_end;
 	pthread_mutex_lock(&dev_lock);
 	for (i = 0; i < m->nr_vcpus; i++) {
 		r = pthread_create(&m->vcpus[i].thread, NULL, vcpu_thread,

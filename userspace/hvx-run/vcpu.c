@@ -73,16 +73,6 @@ static void kick_arm(u64 deadline)
 		die("timer_settime: %s", strerror(errno));
 }
 
-void machine_end(struct machine *m, enum run_end end, int status)
-{
-	if (m->end != END_NONE)
-		return;
-	m->exit_status = status;
-	__atomic_store_n(&m->end, end, __ATOMIC_SEQ_CST);
-	if (m->kernel_irqchip)
-		smp_end(m);
-}
-
 static void inject_interrupt(struct machine *m)
 {
 	struct kvm_run *run = m->run;
