@@ -74,7 +74,7 @@ $(BUILD)/bin/%: userspace/tools/%.c
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
 HVX_RUN_SRC := $(wildcard userspace/hvx-run/*.c)
-$(BUILD)/bin/hvx-run: $(HVX_RUN_SRC) userspace/hvx-run/hvx-run.h uapi/linux/hvx.h
+$(BUILD)/bin/hvx-run: $(HVX_RUN_SRC) $(wildcard userspace/hvx-run/*.h) uapi/linux/hvx.h
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -o $@ $(HVX_RUN_SRC)
 
