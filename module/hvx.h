@@ -35,11 +35,12 @@ struct hvx_lapic;
  * @gpa:	guest-physical address of the first byte.
  * @npages:	size in pages.
  * @uaddr:	userspace address of the first byte, in the VM's mm.
- * @flags:	KVM_MEM_* flags (none are supported yet, so always 0).
+ * @flags:	KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY.
  * @id:		the slot id (for tracing).
  * @pages:	the pinned page behind each guest page the guest touched,
  *		by page index in the slot; sparse, so a slot costs what the
- *		guest used, whatever its size.  Written under hvx_vm.lock.
+ *		guest used, whatever its size; mark 0 is "dirty" (mem.c).
+ *		Written under hvx_vm.lock.
  */
 struct hvx_memslot {
 	u64 gpa;
@@ -99,6 +100,7 @@ struct hvx_vm {
  * @pio_data:	the port I/O data page (page KVM_PIO_PAGE_OFFSET).
  * @fault_gpa:	guest-physical address of the access the backend asks the
  *		core to resolve (HVX_RUN_FAULT).
+ * @fault_write: that access was a write.
  * @stats:	exit counters, written only by the thread running the vCPU.
  * @ran:	KVM_RUN was called; the CPUID table may no longer change.
  * @lapic:	the local APIC (module/irq/lapic.c) when the VM has an
@@ -125,6 +127,7 @@ struct hvx_vcpu {
 	struct kvm_run *run;
 	void *pio_data;
 	u64 fault_gpa;
+	bool fault_write;
 	struct hvx_vcpu_stats stats;
 	bool ran;
 	struct hvx_lapic *lapic;
@@ -195,8 +198,12 @@ enum hvx_run_result {
  *			page tables).  Returns 0 or -errno.
  * @vm_destroy:		frees it; no vCPU exists any more.
  * @vm_map:		maps guest page @gpa to host page frame @pfn,
- *			readable, writable and executable.  Called with
- *			hvx_vm.lock held.  Returns 0 or -errno.
+ *			readable and executable, and writable if @writable;
+ *			replaces what was mapped there (taking write access
+ *			away needs @vm_flush before it is certain).  Called
+ *			with hvx_vm.lock held.  Returns 0 or -errno.
+ * @vm_flush:		flushes every CPU's cached translations of the VM's
+ *			guest-physical memory.  Called with hvx_vm.lock.
  * @vm_unmap:		unmaps [@gpa, @gpa + @size) and flushes every CPU's
  *			cached translations, so that the pages can be
  *			released when it returns.  Called with hvx_vm.lock.
@@ -271,7 +278,8 @@ struct hvx_backend_ops {
 	void (*cpu_disable)(void);
 	int (*vm_init)(struct hvx_vm *vm);
 	void (*vm_destroy)(struct hvx_vm *vm);
-	int (*vm_map)(struct hvx_vm *vm, u64 gpa, u64 pfn);
+	int (*vm_map)(struct hvx_vm *vm, u64 gpa, u64 pfn, bool writable);
+	void (*vm_flush)(struct hvx_vm *vm);
 	void (*vm_unmap)(struct hvx_vm *vm, u64 gpa, u64 size);
 	int (*vcpu_init)(struct hvx_vcpu *vcpu);
 	void (*vcpu_destroy)(struct hvx_vcpu *vcpu);
@@ -333,7 +341,8 @@ long hvx_vm_check_extension(unsigned long cap);
 /* module/mem.c */
 int hvx_set_memory_region(struct hvx_vm *vm,
 			  const struct kvm_userspace_memory_region *mem);
-int hvx_vm_fault(struct hvx_vm *vm, u64 gpa);
+int hvx_vm_fault(struct hvx_vm *vm, u64 gpa, bool write);
+int hvx_get_dirty_log(struct hvx_vm *vm, const struct kvm_dirty_log *log);
 int hvx_read_guest(struct hvx_vm *vm, u64 gpa, void *buf, size_t len);
 int hvx_write_guest(struct hvx_vm *vm, u64 gpa, const void *buf, size_t len);
 void hvx_mem_destroy(struct hvx_vm *vm);	/* after backend vm_destroy */

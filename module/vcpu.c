@@ -190,7 +190,8 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 
 		r = hvx_backend->vcpu_run(vcpu);
 		if (r == HVX_RUN_FAULT) {
-			r = hvx_vm_fault(vcpu->vm, vcpu->fault_gpa);
+			r = hvx_vm_fault(vcpu->vm, vcpu->fault_gpa,
+					 vcpu->fault_write);
 			if (r == 1)
 				hvx_stat_inc(&vcpu->stats.fault_ins);
 			/* Outside every slot: MMIO, emulated for userspace. */

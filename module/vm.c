@@ -119,6 +119,8 @@ long hvx_vm_check_extension(unsigned long cap)
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_DEBUGREGS:
+	/* KVM_MEM_READONLY slots (KVM_MEM_LOG_DIRTY_PAGES has no cap). */
+	case KVM_CAP_READONLY_MEM:
 		return 1;
 	case KVM_CAP_IRQ_ROUTING:
 		/* As KVM: the number of routes KVM_SET_GSI_ROUTING takes. */
@@ -190,6 +192,13 @@ static long hvx_vm_ioctl(struct file *filp, unsigned int ioctl,
 		if (copy_from_user(&mem, argp, sizeof(mem)))
 			return -EFAULT;
 		return hvx_set_memory_region(vm, &mem);
+	}
+	case KVM_GET_DIRTY_LOG: {
+		struct kvm_dirty_log log;
+
+		if (copy_from_user(&log, argp, sizeof(log)))
+			return -EFAULT;
+		return hvx_get_dirty_log(vm, &log);
 	}
 	case KVM_CREATE_VCPU:
 		return hvx_vcpu_create(vm, arg);

@@ -140,23 +140,27 @@ static u64 *ept_walk(struct ept *ept, u64 gpa, bool alloc)
 }
 
 /**
- * ept_map() - map one guest page, readable, writable and executable
+ * ept_map() - map one guest page, readable and executable, and writable
  * @ept: the tables.
  * @gpa: guest-physical address of the page.
  * @pfn: host page frame behind it.
+ * @writable: also writable.
  *
- * Adding a mapping needs no invalidation: processors do not cache
- * not-present entries.
+ * The entry replaces the one there.  Adding a mapping or a permission
+ * needs no invalidation (processors do not cache not-present entries,
+ * and a permission fault re-walks the tables); taking write access away
+ * takes ept_flush() before it holds on every CPU.
  *
  * Return: 0 or -ENOMEM.
  */
-int ept_map(struct ept *ept, u64 gpa, u64 pfn)
+int ept_map(struct ept *ept, u64 gpa, u64 pfn, bool writable)
 {
 	u64 *pte = ept_walk(ept, gpa, true);
+	u64 perm = writable ? EPT_RWX : EPT_READ | EPT_EXEC;
 
 	if (!pte)
 		return -ENOMEM;
-	WRITE_ONCE(*pte, ((u64)pfn << PAGE_SHIFT) | EPT_RWX |
+	WRITE_ONCE(*pte, ((u64)pfn << PAGE_SHIFT) | perm |
 		   EPT_MEMTYPE_WB | EPT_IGNORE_PAT);
 	return 0;
 }

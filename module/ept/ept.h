@@ -21,7 +21,7 @@ struct ept {
 int ept_check_caps(u32 ept_cap);
 int ept_init(struct ept *ept);
 void ept_destroy(struct ept *ept);
-int ept_map(struct ept *ept, u64 gpa, u64 pfn);
+int ept_map(struct ept *ept, u64 gpa, u64 pfn, bool writable);
 void ept_unmap(struct ept *ept, u64 gpa, u64 size);
 void ept_flush(struct ept *ept);
 

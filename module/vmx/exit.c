@@ -278,14 +278,18 @@ static int handle_invlpg(struct vmx_vcpu *vcpu)
 }
 
 /*
- * A guest access to a guest-physical page that is not mapped: inside a
- * memory slot the core maps it and the guest retries the access; outside,
- * it is MMIO.
+ * A guest access to a guest-physical page that is not mapped (or a write
+ * to one mapped read-only): inside a memory slot the core maps it and the
+ * guest retries the access; outside, or a write to a read-only slot, it is
+ * MMIO.
  */
 static int handle_ept_violation(struct vmx_vcpu *vcpu)
 {
-	vmx_recover_nmi_blocking(vcpu, vmcs_readl(EXIT_QUALIFICATION));
+	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+
+	vmx_recover_nmi_blocking(vcpu, qual);
 	vcpu->vcpu.fault_gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+	vcpu->vcpu.fault_write = qual & EPT_VIOLATION_ACC_WRITE;
 	return HVX_RUN_FAULT;
 }
 

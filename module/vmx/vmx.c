@@ -164,9 +164,14 @@ static void vmx_vm_destroy(struct hvx_vm *hvm)
 	ept_destroy(ept);
 }
 
-static int vmx_vm_map(struct hvx_vm *hvm, u64 gpa, u64 pfn)
+static int vmx_vm_map(struct hvx_vm *hvm, u64 gpa, u64 pfn, bool writable)
 {
-	return ept_map(&to_vmx_vm(hvm)->ept, gpa, pfn);
+	return ept_map(&to_vmx_vm(hvm)->ept, gpa, pfn, writable);
+}
+
+static void vmx_vm_flush(struct hvx_vm *hvm)
+{
+	ept_flush(&to_vmx_vm(hvm)->ept);
 }
 
 static void vmx_vm_unmap(struct hvx_vm *hvm, u64 gpa, u64 size)
@@ -279,6 +284,7 @@ const struct hvx_backend_ops vmx_backend_ops = {
 	.vm_init = vmx_vm_init,
 	.vm_destroy = vmx_vm_destroy,
 	.vm_map = vmx_vm_map,
+	.vm_flush = vmx_vm_flush,
 	.vm_unmap = vmx_vm_unmap,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_destroy = vmx_vcpu_destroy,

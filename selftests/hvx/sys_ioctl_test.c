@@ -100,6 +100,7 @@ static const struct {
 	{ KVM_CAP_DESTROY_MEMORY_REGION_WORKS, 1 },
 	{ KVM_CAP_JOIN_MEMORY_REGIONS_WORKS, 1 },
 	{ KVM_CAP_DEBUGREGS, 1 },
+	{ KVM_CAP_READONLY_MEM, 1 },
 	{ -1, 0 }	/* end */
 };
 
