@@ -25,7 +25,7 @@
 #   on hvx, other classes:      "ok", "ok # SKIP" or "not ok # TODO not a
 #                               goal (CLASS)"
 # Environment: KVMST_ONLY=a,b runs only these tests (basenames);
-# KVMST_CLASSES=goal,dirtylog runs only the tests of these classes (the
+# KVMST_CLASSES=goal,nested runs only the tests of these classes (the
 # others: "ok # SKIP", make check's choice for time);
 # KVMST_DEVICES="kvm hvx" (the default) chooses the devices and their order
 # (KVMST_DEVICES=hvx: only hvx);
