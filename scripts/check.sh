@@ -64,6 +64,15 @@ grep -v '^total: 0 errors, 0 warnings, 0 checks' build/checkpatch.out |
 ! grep -qv '^total: 0 errors, 0 warnings, 0 checks' build/checkpatch.out
 tap $? "host: checkpatch.pl --strict is clean on every C file"
 
+# The core, the interrupt controllers and EPT never include a header of
+# the VT-x backend (design.rst, section 1): the backend is reached only
+# through struct hvx_backend_ops.
+git grep -n -E '#include "(\.\./)*vmx/|#include "(capabilities|cpuid|decode|msr|vmcs|vmenter|vmx|vmx_ops|vmx_stats|vmx_trace)\.h"' \
+	-- 'module/*' ':!module/vmx/*' >build/layering.out 2>&1
+sed 's/^/# /' build/layering.out
+! [ -s build/layering.out ]
+tap $? "host: no file outside module/vmx/ includes a VT-x backend header"
+
 make -s host-test >build/host-test.out 2>&1
 st=$?
 grep -v '^ok ' build/host-test.out | sed 's/^/# /'

@@ -5,8 +5,10 @@
  * Each VM has 4-level EPT tables (Intel SDM Vol. 3C, 29.3 "The Extended
  * Page Table Mechanism").  They start empty and are filled one 4 KiB page
  * at a time as the guest touches memory (ept_map(), called by the core's
- * fault path); ept_unmap() clears entries and ept_flush() invalidates every
- * CPU's cached translations (INVEPT) before the core releases the pages.
+ * fault path); ept_unmap() clears entries, and the backend invalidates
+ * every CPU's cached translations (INVEPT: vmx_ept_flush() in
+ * module/vmx/vmx.c, with the VMX instructions' flush policies) before the
+ * core releases the pages.  Nothing here executes a VMX instruction.
  * Intermediate tables live until the VM is destroyed.  Callers serialize
  * changes (the VM's lock); the processor walks the tables concurrently, so
  * every entry is written with a single store.
@@ -17,11 +19,9 @@
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
-#include <linux/smp.h>
 #include <asm/vmx.h>
 
 #include "ept.h"
-#include "../vmx/vmx_ops.h"
 
 struct ept_feature {
 	u32 bits;		/* any one of these is enough */
@@ -149,7 +149,7 @@ static u64 *ept_walk(struct ept *ept, u64 gpa, bool alloc)
  * The entry replaces the one there.  Adding a mapping or a permission
  * needs no invalidation (processors do not cache not-present entries,
  * and a permission fault re-walks the tables); taking write access away
- * takes ept_flush() before it holds on every CPU.
+ * takes an INVEPT on every CPU before it holds.
  *
  * Return: 0 or -ENOMEM.
  */
@@ -178,7 +178,8 @@ int ept_map(struct ept *ept, u64 gpa, u64 pfn, bool writable)
  * is skipped: unmapping a huge range the guest barely touched costs what
  * it touched, not the size of the range.
  *
- * The caller must ept_flush() before releasing the pages.
+ * The caller must invalidate every CPU's translations (INVEPT) before
+ * releasing the pages.
  */
 void ept_unmap(struct ept *ept, u64 gpa, u64 size)
 {
@@ -202,24 +203,4 @@ void ept_unmap(struct ept *ept, u64 gpa, u64 size)
 			gpa = (gpa | (EPT_LEVEL_SPAN(level) - 1)) + 1;
 		}
 	}
-}
-
-static void ept_flush_this_cpu(void *data)
-{
-	const struct ept *ept = data;
-
-	ept_sync_context(ept->eptp);
-}
-
-/**
- * ept_flush() - invalidate every CPU's translations derived from @ept
- * @ept: the tables.
- *
- * The IPI also makes any CPU running a guest on these tables exit first.
- * Every online CPU is in VMX root operation while hvx is loaded; a CPU that
- * comes online later starts with a global INVEPT.
- */
-void ept_flush(struct ept *ept)
-{
-	on_each_cpu(ept_flush_this_cpu, ept, 1);
 }

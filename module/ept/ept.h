@@ -23,6 +23,5 @@ int ept_init(struct ept *ept);
 void ept_destroy(struct ept *ept);
 int ept_map(struct ept *ept, u64 gpa, u64 pfn, bool writable);
 void ept_unmap(struct ept *ept, u64 gpa, u64 size);
-void ept_flush(struct ept *ept);
 
 #endif /* HVX_EPT_H */

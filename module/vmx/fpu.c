@@ -26,7 +26,7 @@ u64 vmx_host_xcr0 __ro_after_init;
  * value with any other bit set makes FXRSTOR/XRSTOR fault when the guest
  * state is loaded, so userspace's MXCSR is checked against it.
  */
-u32 vmx_mxcsr_mask __ro_after_init;
+static u32 vmx_mxcsr_mask __ro_after_init;
 
 /**
  * vmx_has_xsave() - guests get XSAVE state and XCR0 (the host has XSAVE)

@@ -150,7 +150,7 @@ int vmx_check_apic_base(struct vmx_vcpu *vcpu, u64 data, bool host)
  *
  * Return: 0, or -EINVAL for an MSR not handled here.
  */
-int vmx_get_boot_msr(struct vmx_vcpu *vcpu, u32 index, u64 *data)
+static int vmx_get_boot_msr(struct vmx_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct vmx_msr_state *m = &vcpu->msrs;
 	int i;
@@ -215,7 +215,7 @@ static int vmx_set_var_mtrr(struct vmx_vcpu *vcpu, u32 index, u64 data)
  * Return: 0, or -EINVAL for an MSR not handled here or a value the
  * processor would refuse.
  */
-int vmx_set_boot_msr(struct vmx_vcpu *vcpu, u32 index, u64 data)
+static int vmx_set_boot_msr(struct vmx_vcpu *vcpu, u32 index, u64 data)
 {
 	struct vmx_msr_state *m = &vcpu->msrs;
 	unsigned int i;

@@ -46,8 +46,6 @@ int vmx_msr_setup(void);
 void vmx_msr_unsetup(void);
 void vmx_msr_vmcs_setup(struct vmx_vcpu *vcpu);
 void vmx_msr_reset(struct vmx_vcpu *vcpu);
-int vmx_get_boot_msr(struct vmx_vcpu *vcpu, u32 index, u64 *data);
-int vmx_set_boot_msr(struct vmx_vcpu *vcpu, u32 index, u64 data);
 int vmx_check_apic_base(struct vmx_vcpu *vcpu, u64 data, bool host);
 
 void vmx_msrs_load_guest(struct vmx_vcpu *vcpu);

@@ -150,6 +150,24 @@ static void vmx_cpu_disable(void)
 	cr4_clear_bits(X86_CR4_VMXE);
 }
 
+static void vmx_ept_flush_this_cpu(void *data)
+{
+	const struct ept *ept = data;
+
+	ept_sync_context(ept->eptp);
+}
+
+/*
+ * Invalidates every CPU's translations derived from @ept.  The IPI also
+ * makes any CPU running a guest on these tables exit first.  Every online
+ * CPU is in VMX root operation while hvx is loaded; a CPU that comes
+ * online later starts with a global INVEPT (vmx_cpu_enable()).
+ */
+static void vmx_ept_flush(struct ept *ept)
+{
+	on_each_cpu(vmx_ept_flush_this_cpu, ept, 1);
+}
+
 static int vmx_vm_init(struct hvx_vm *hvm)
 {
 	return ept_init(&to_vmx_vm(hvm)->ept);
@@ -160,7 +178,7 @@ static void vmx_vm_destroy(struct hvx_vm *hvm)
 	struct ept *ept = &to_vmx_vm(hvm)->ept;
 
 	/* No CPU may keep translations through tables about to be freed. */
-	ept_flush(ept);
+	vmx_ept_flush(ept);
 	ept_destroy(ept);
 }
 
@@ -171,7 +189,7 @@ static int vmx_vm_map(struct hvx_vm *hvm, u64 gpa, u64 pfn, bool writable)
 
 static void vmx_vm_flush(struct hvx_vm *hvm)
 {
-	ept_flush(&to_vmx_vm(hvm)->ept);
+	vmx_ept_flush(&to_vmx_vm(hvm)->ept);
 }
 
 static void vmx_vm_unmap(struct hvx_vm *hvm, u64 gpa, u64 size)
@@ -179,7 +197,7 @@ static void vmx_vm_unmap(struct hvx_vm *hvm, u64 gpa, u64 size)
 	struct ept *ept = &to_vmx_vm(hvm)->ept;
 
 	ept_unmap(ept, gpa, size);
-	ept_flush(ept);
+	vmx_ept_flush(ept);
 }
 
 /* The x86 state after RESET (Intel SDM Vol. 3A, 10.1.1), as KVM sets it. */

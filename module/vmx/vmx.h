@@ -339,7 +339,6 @@ void vmx_vmcs_setup(struct vmx_vcpu *vcpu);
 
 /* fpu.c */
 extern u64 vmx_host_xcr0;
-extern u32 vmx_mxcsr_mask;
 int vmx_fpu_setup(void);
 bool vmx_has_xsave(void);
 void vmx_get_fpu(struct hvx_vcpu *hv, struct kvm_fpu *fpu);
