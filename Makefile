@@ -37,7 +37,7 @@ TEST_CFLAGS := $(USER_CFLAGS) -Wno-unused-parameter
 SELFTESTS   := probe_test load_test sys_ioctl_test kvm_conflict_test \
 	       smoke_test vm_test guest_modes_test run_test concurrency_test \
 	       leak_test mmio_test irq_test cpuid_test trace_test fuzz_test \
-	       irqchip_test smp_test eventfd_test memslot_test
+	       irqchip_test smp_test eventfd_test memslot_test split_irqchip_test
 SELFTEST_LIB := selftests/hvx/util.c selftests/hvx/kvm_util.c
 SELFTEST_HDR := selftests/hvx/util.h selftests/hvx/kvm_util.h \
 	selftests/hvx/test_run.h

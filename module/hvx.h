@@ -109,6 +109,7 @@ struct hvx_vm {
  *		(hvx_vcpu_request()); handled before the next guest entry.
  * @nmi_queued:	NMIs delivered by APICs, taken by the vCPU thread.
  * @sipi_vector: the vector of the last SIPI (HVX_REQ_SIPI).
+ * @eoi_vector:	the vector of HVX_REQ_EOI_EXIT.
  * @mode:	HVX_IN_GUEST between the last check of @requests and the
  *		VM exit, else HVX_OUTSIDE_GUEST (see hvx_vcpu_kick()).
  * @cpu:	the CPU the vCPU thread runs the guest on, while in KVM_RUN.
@@ -134,6 +135,7 @@ struct hvx_vcpu {
 	unsigned long requests;
 	atomic_t nmi_queued;
 	u8 sipi_vector;
+	u8 eoi_vector;
 	int mode;
 	int cpu;
 	wait_queue_head_t wait;
@@ -147,6 +149,7 @@ enum {
 	HVX_REQ_NMI,	/* @nmi_queued NMIs to take */
 	HVX_REQ_INIT,	/* INIT signal */
 	HVX_REQ_SIPI,	/* startup IPI with @sipi_vector */
+	HVX_REQ_EOI_EXIT, /* KVM_EXIT_IOAPIC_EOI of @eoi_vector (split irqchip) */
 };
 
 /* hvx_vcpu.mode */

@@ -244,8 +244,13 @@ static int hvx_irqfd_assign(struct hvx_vm *vm, const struct kvm_irqfd *args)
 	__poll_t events;
 	int ret;
 
-	/* x86 KVM: irqfds need the in-kernel irqchip (kvm_arch_irqfd_allowed). */
+	/*
+	 * x86 KVM: irqfds need the in-kernel irqchip, and resampling needs
+	 * its IOAPIC and PIC, not a split one (kvm_arch_irqfd_allowed).
+	 */
 	if (!smp_load_acquire(&vm->irqchip))
+		return -EINVAL;
+	if ((args->flags & KVM_IRQFD_FLAG_RESAMPLE) && hvx_irqchip_split(vm))
 		return -EINVAL;
 
 	st = hvx_eventfds_get(vm);

@@ -177,6 +177,14 @@ static int hvx_vcpu_run(struct hvx_vcpu *vcpu)
 		cond_resched();
 
 		if (vcpu->lapic) {
+			/* Split irqchip: the VMM's IOAPIC takes this EOI. */
+			if (test_and_clear_bit(HVX_REQ_EOI_EXIT,
+					       &vcpu->requests)) {
+				run->exit_reason = KVM_EXIT_IOAPIC_EOI;
+				run->eoi.vector = vcpu->eoi_vector;
+				r = HVX_RUN_USER;
+				break;
+			}
 			r = hvx_vcpu_requests(vcpu);
 			if (r)
 				break;
@@ -327,11 +335,20 @@ static int hvx_set_fpu(struct hvx_vcpu *vcpu, const void *arg)
 static int hvx_set_interrupt(struct hvx_vcpu *vcpu, const void *arg)
 {
 	const struct kvm_interrupt *irq = arg;
+	int r;
 
-	/* As KVM: the in-kernel PIC and APIC are the only sources then. */
-	if (vcpu->lapic)
+	/*
+	 * As KVM: with the in-kernel PIC it is the only source of ExtINT;
+	 * with a split irqchip the VMM's PIC injects through here.
+	 */
+	if (vcpu->lapic && !hvx_irqchip_split(vcpu->vm))
 		return -ENXIO;
-	return hvx_backend->interrupt(vcpu, irq->irq);
+	r = hvx_backend->interrupt(vcpu, irq->irq);
+	/* An interrupt LINT0 takes wakes a halt with IF set, as on KVM. */
+	if (!r && vcpu->mp_state == KVM_MP_STATE_HALTED && vcpu->halt_if &&
+	    hvx_lapic_accepts_extint(vcpu))
+		vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	return r;
 }
 
 /* KVM_NMI: with an in-kernel APIC, an NMI as the APICs deliver one. */

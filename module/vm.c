@@ -115,6 +115,8 @@ long hvx_vm_check_extension(unsigned long cap)
 	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 	/* KVM_ENABLE_CAP on a VM, for KVM_CAP_MAX_VCPU_ID. */
 	case KVM_CAP_ENABLE_CAP_VM:
+	/* Local APICs in the kernel, the PIC and IOAPIC in the VMM. */
+	case KVM_CAP_SPLIT_IRQCHIP:
 	/* Slots can be deleted, and adjacent slots work, as on KVM. */
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
@@ -143,7 +145,8 @@ long hvx_vm_check_extension(unsigned long cap)
 /*
  * KVM_ENABLE_CAP on a VM.  KVM_CAP_MAX_VCPU_ID: vCPU ids below args[0]
  * from now on; as KVM, at most the capability's value, and set once (the
- * same value again succeeds).
+ * same value again succeeds).  KVM_CAP_SPLIT_IRQCHIP: the irqchip's
+ * (module/irq/irqchip.c).
  */
 static int hvx_vm_enable_cap(struct hvx_vm *vm, const struct kvm_enable_cap *cap)
 {
@@ -164,6 +167,8 @@ static int hvx_vm_enable_cap(struct hvx_vm *vm, const struct kvm_enable_cap *cap
 		}
 		mutex_unlock(&vm->lock);
 		return r;
+	case KVM_CAP_SPLIT_IRQCHIP:
+		return hvx_irqchip_enable_split(vm, cap->args[0]);
 	default:
 		return -EINVAL;
 	}

@@ -227,7 +227,7 @@ void hvx_ioapic_eoi(struct hvx_vm *vm, u8 vector)
 	struct hvx_ioapic *io;
 	unsigned int pin;
 
-	if (!chip)
+	if (!chip || !chip->ioapic)
 		return;
 	io = chip->ioapic;
 	spin_lock_irqsave(&io->lock, flags);

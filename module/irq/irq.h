@@ -79,6 +79,11 @@ int hvx_lapic_deliver(struct hvx_vm *vm, struct hvx_vcpu *src,
 		      const struct hvx_apic_irq *irq);
 
 /*
+ * LINT0 takes the PIC's interrupts (ExtINT): the APIC is hardware-disabled
+ * or its LVT0 is unmasked ExtINT (SDM 11.5.1).  True without an APIC.
+ */
+bool hvx_lapic_accepts_extint(struct hvx_vcpu *vcpu);
+/*
  * The interrupt the vCPU would take now if its RFLAGS.IF allowed it: the
  * PIC's (ExtINT, when LVT0 or a disabled APIC accepts it) or the highest
  * IRR vector above the processor priority.  irqs off; own vCPU thread.
@@ -151,16 +156,36 @@ int hvx_ioapic_set(struct hvx_ioapic *ioapic, const struct kvm_ioapic_state *s);
 
 /**
  * struct hvx_irqchip - a VM's in-kernel interrupt controllers
- * @pic:	the 8259 pair.
- * @ioapic:	the IOAPIC.
+ * @pic:	the 8259 pair; NULL when @split.
+ * @ioapic:	the IOAPIC; NULL when @split.
  * @routing:	the GSI routing table (RCU; private to irqchip.c and
  *		routing.c).
+ * @split:	KVM_CAP_SPLIT_IRQCHIP: only the local APICs are in the
+ *		kernel; the VMM has the PIC and the IOAPIC, routes only
+ *		MSIs, and takes the EOIs of level-triggered interrupts
+ *		(KVM_EXIT_IOAPIC_EOI).
  */
 struct hvx_irqchip {
 	struct hvx_pic *pic;
 	struct hvx_ioapic *ioapic;
 	void __rcu *routing;
+	bool split;
 };
+
+/*
+ * KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP) with @nr_ioapic_pins (args[0]):
+ * local APICs for the vCPUs to come, no PIC or IOAPIC.  -EEXIST with an
+ * irqchip or a vCPU (as KVM), -EINVAL with more pins than routes.
+ */
+int hvx_irqchip_enable_split(struct hvx_vm *vm, u64 nr_ioapic_pins);
+/* True for a split irqchip: the VMM's PIC may use KVM_INTERRUPT. */
+bool hvx_irqchip_split(struct hvx_vm *vm);
+/*
+ * The local APIC of @vcpu ended a level-triggered interrupt: to the
+ * IOAPIC, or with a split irqchip to the VMM's (a KVM_EXIT_IOAPIC_EOI
+ * before the vCPU runs on).  The vCPU's own thread; irqs off.
+ */
+void hvx_irqchip_eoi(struct hvx_vcpu *vcpu, u8 vector);
 
 /*
  * The VM ioctls of the interrupt controllers: KVM_CREATE_IRQCHIP,

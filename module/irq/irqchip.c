@@ -3,7 +3,9 @@
  * hvx x86 platform: the VM's in-kernel irqchip and its VM ioctls.
  *
  * KVM_CREATE_IRQCHIP makes the PIC pair, the IOAPIC and KVM's default
- * routing (routing.c), and VM teardown frees them.  The ioctls copy and
+ * routing (routing.c), KVM_CAP_SPLIT_IRQCHIP an irqchip without them
+ * (the local APICs only, an empty routing table), and VM teardown frees
+ * them.  The ioctls copy and
  * check their arguments and hand them on: KVM_IRQ_LINE and KVM_SIGNAL_MSI
  * to the routing table and the local APICs, KVM_GET/SET_IRQCHIP to the
  * PIC and the IOAPIC, KVM_SET_GSI_ROUTING's table to routing.c, which
@@ -32,14 +34,15 @@ struct hvx_irqchip *hvx_irqchip_get(struct hvx_vm *vm)
 	return smp_load_acquire(&vm->irqchip);
 }
 
-static int hvx_irqchip_check_new(struct hvx_vm *vm)
+/* As KVM: a vCPU is too late, -EINVAL or (for the split one) -EEXIST. */
+static int hvx_irqchip_check_new(struct hvx_vm *vm, bool split)
 {
 	lockdep_assert_held(&vm->lock);
 	if (vm->irqchip)
 		return -EEXIST;
 	/* The local APICs are made with the vCPUs. */
 	if (vm->nr_vcpus)
-		return -EINVAL;
+		return split ? -EEXIST : -EINVAL;
 	return 0;
 }
 
@@ -52,18 +55,19 @@ static void hvx_irqchip_free(struct hvx_irqchip_state *st)
 }
 
 /*
- * KVM_CREATE_IRQCHIP.  The devices are made and put on the buses without
- * vm->lock (bus registration may take its own locks), then published
- * under it if the VM still has no irqchip and no vCPU.
+ * KVM_CREATE_IRQCHIP, or with @split KVM_CAP_SPLIT_IRQCHIP (no devices, an
+ * empty routing table).  The devices are made and put on the buses
+ * without vm->lock (bus registration may take its own locks), then
+ * published under it if the VM still has no irqchip and no vCPU.
  */
-static int hvx_irqchip_create(struct hvx_vm *vm)
+static int hvx_irqchip_create(struct hvx_vm *vm, bool split)
 {
 	struct hvx_irqchip_state *st;
 	struct hvx_routing *rt;
 	int ret;
 
 	mutex_lock(&vm->lock);
-	ret = hvx_irqchip_check_new(vm);
+	ret = hvx_irqchip_check_new(vm, split);
 	mutex_unlock(&vm->lock);
 	if (ret)
 		return ret;
@@ -74,12 +78,15 @@ static int hvx_irqchip_create(struct hvx_vm *vm)
 	mutex_init(&st->lock);
 	INIT_HLIST_HEAD(&st->acks);
 
-	rt = hvx_routing_default();
+	rt = split ? hvx_routing_build(NULL, 0) : hvx_routing_default();
 	if (IS_ERR(rt)) {
 		kfree(st);
 		return PTR_ERR(rt);
 	}
 	RCU_INIT_POINTER(st->chip.routing, rt);
+	st->chip.split = split;
+	if (split)
+		goto publish;
 
 	st->chip.pic = hvx_pic_create(vm);
 	if (IS_ERR(st->chip.pic)) {
@@ -94,8 +101,9 @@ static int hvx_irqchip_create(struct hvx_vm *vm)
 		goto err_free;
 	}
 
+publish:
 	mutex_lock(&vm->lock);
-	ret = hvx_irqchip_check_new(vm);
+	ret = hvx_irqchip_check_new(vm, split);
 	if (!ret) {
 		/* Readers acquire: they see the devices and the table. */
 		smp_store_release(&vm->irqchip, &st->chip);
@@ -108,6 +116,45 @@ static int hvx_irqchip_create(struct hvx_vm *vm)
 err_free:
 	hvx_irqchip_free(st);
 	return ret;
+}
+
+int hvx_irqchip_enable_split(struct hvx_vm *vm, u64 nr_ioapic_pins)
+{
+	/*
+	 * The VMM's IOAPIC owns the first @nr_ioapic_pins routes in KVM; hvx
+	 * needs no count (see hvx_irqchip_eoi()), only KVM's bound on it.
+	 */
+	if (nr_ioapic_pins > HVX_MAX_IRQ_ROUTES)
+		return -EINVAL;
+	return hvx_irqchip_create(vm, true);
+}
+
+bool hvx_irqchip_split(struct hvx_vm *vm)
+{
+	struct hvx_irqchip *chip = hvx_irqchip_get(vm);
+
+	return chip && chip->split;
+}
+
+/*
+ * With a split irqchip the EOI of every level-triggered vector goes to
+ * the VMM: in split mode the level-triggered interrupts are the MSIs the
+ * VMM's IOAPIC sends for its level pins (KVM tracks the vectors of those
+ * routes instead, and also does not exit for a level MSI from elsewhere).
+ */
+void hvx_irqchip_eoi(struct hvx_vcpu *vcpu, u8 vector)
+{
+	struct hvx_irqchip *chip = hvx_irqchip_get(vcpu->vm);
+
+	if (!chip)
+		return;
+	if (!chip->split) {
+		hvx_ioapic_eoi(vcpu->vm, vector);
+		return;
+	}
+	/* Seen before the next entry: the vCPU's own thread sets it. */
+	vcpu->eoi_vector = vector;
+	set_bit(HVX_REQ_EOI_EXIT, &vcpu->requests);
 }
 
 /**
@@ -139,7 +186,8 @@ static int hvx_get_irqchip(struct hvx_vm *vm, struct kvm_irqchip *c)
 {
 	struct hvx_irqchip *chip = hvx_irqchip_get(vm);
 
-	if (!chip)
+	/* As KVM: a split irqchip has no PIC or IOAPIC state here. */
+	if (!chip || chip->split)
 		return -ENXIO;
 	switch (c->chip_id) {
 	case KVM_IRQCHIP_PIC_MASTER:
@@ -156,7 +204,7 @@ static int hvx_set_irqchip(struct hvx_vm *vm, const struct kvm_irqchip *c)
 {
 	struct hvx_irqchip *chip = hvx_irqchip_get(vm);
 
-	if (!chip)
+	if (!chip || chip->split)
 		return -ENXIO;
 	switch (c->chip_id) {
 	case KVM_IRQCHIP_PIC_MASTER:
@@ -176,9 +224,14 @@ static int hvx_set_gsi_routing(struct hvx_vm *vm,
 	struct hvx_irqchip *chip = hvx_irqchip_get(vm);
 	struct hvx_irqchip_state *st;
 	struct hvx_routing *rt;
+	u32 i;
 
 	if (!chip)
 		return -EINVAL;
+	/* As KVM: a split irqchip routes only MSIs (no PIC or IOAPIC pins). */
+	for (i = 0; chip->split && i < nr; i++)
+		if (ue[i].type == KVM_IRQ_ROUTING_IRQCHIP)
+			return -EINVAL;
 	st = container_of(chip, struct hvx_irqchip_state, chip);
 	rt = hvx_routing_build(ue, nr);
 	if (IS_ERR(rt))
@@ -286,7 +339,7 @@ long hvx_irqchip_ioctl(struct hvx_vm *vm, unsigned int ioctl,
 
 	switch (ioctl) {
 	case KVM_CREATE_IRQCHIP:
-		return hvx_irqchip_create(vm);
+		return hvx_irqchip_create(vm, false);
 	case KVM_IRQ_LINE:
 	case KVM_IRQ_LINE_STATUS:
 		return hvx_ioctl_irq_line(vm, ioctl, argp);

@@ -141,17 +141,25 @@ void lapic_local_deliver(struct hvx_lapic *apic, unsigned int lvt)
  * APIC is hardware-disabled or whose LINT0 is unmasked ExtINT (SDM
  * 11.5.1, virtual-wire mode).
  */
+static bool lapic_accepts_extint(struct hvx_lapic *apic)
+{
+	u32 lvt0 = lapic_get(apic, APIC_LVT0);
+
+	return !lapic_hw_enabled(apic) ||
+	       (!(lvt0 & APIC_LVT_MASKED) &&
+		(lvt0 & APIC_MODE_MASK) == LAPIC_LVT_EXTINT);
+}
+
+bool hvx_lapic_accepts_extint(struct hvx_vcpu *vcpu)
+{
+	return !vcpu->lapic || lapic_accepts_extint(vcpu->lapic);
+}
+
 static struct hvx_pic *lapic_pic(struct hvx_lapic *apic)
 {
 	struct hvx_irqchip *chip = apic->vcpu->vm->irqchip;
-	u32 lvt0;
 
-	if (apic->vcpu->id != 0 || !chip)
-		return NULL;
-	lvt0 = lapic_get(apic, APIC_LVT0);
-	if (lapic_hw_enabled(apic) &&
-	    ((lvt0 & APIC_LVT_MASKED) ||
-	     (lvt0 & APIC_MODE_MASK) != LAPIC_LVT_EXTINT))
+	if (apic->vcpu->id != 0 || !chip || !lapic_accepts_extint(apic))
 		return NULL;
 	return READ_ONCE(chip->pic);
 }

@@ -44,7 +44,7 @@ static void lapic_eoi(struct hvx_lapic *apic)
 	lapic_set(apic, reg, lapic_get(apic, reg) & ~BIT(vec & 31));
 	lapic_update_ppr(apic);
 	if (lapic_test_vec(apic, APIC_TMR, vec))
-		hvx_ioapic_eoi(apic->vcpu->vm, vec);
+		hvx_irqchip_eoi(apic->vcpu, vec);
 }
 
 /* Registers readable in the current mode (KVM's readable mask). */

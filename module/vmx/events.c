@@ -196,15 +196,16 @@ static bool vmx_nmi_allowed(void)
  * @vcpu: the vCPU, its VMCS current.
  *
  * True when a KVM_INTERRUPT now would be delivered on the next entry: no
- * interrupt is queued, no event is being delivered, and the guest accepts
- * interrupts.
+ * interrupt is queued, no event is being delivered, the guest accepts
+ * interrupts, and (with a split irqchip's APIC) LINT0 takes ExtINT.
  */
 bool vmx_ready_for_interrupt(struct vmx_vcpu *vcpu)
 {
 	const struct vmx_events *ev = &vcpu->ev;
 
 	return ev->irq_pending < 0 && !ev->exc_info && !ev->intr_info &&
-	       !ev->nmi_injected && vmx_interrupt_allowed();
+	       !ev->nmi_injected && vmx_interrupt_allowed() &&
+	       hvx_lapic_accepts_extint(&vcpu->vcpu);
 }
 
 static void vmx_set_window_exits(struct vmx_vcpu *vcpu, bool irq, bool nmi)
@@ -257,7 +258,8 @@ void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window)
 		ev->nmi_injected = true;
 		info = VMX_NMI_INFO;
 		ev->entered = VMX_EVENT_NMI;
-	} else if (ev->irq_pending >= 0 && vmx_interrupt_allowed()) {
+	} else if (ev->irq_pending >= 0 && vmx_interrupt_allowed() &&
+		   hvx_lapic_accepts_extint(hv)) {
 		ev->intr_info = ev->irq_pending | INTR_TYPE_EXT_INTR |
 				INTR_INFO_VALID_MASK;
 		ev->irq_pending = -1;
@@ -293,7 +295,8 @@ void vmx_inject_events(struct vmx_vcpu *vcpu, bool want_window)
 	 */
 	nmi_win = ev->nmi_pending || (ev->nmi_injected &&
 				      ev->entered != VMX_EVENT_NMI);
-	irq_win = want_window || ev->irq_pending >= 0 ||
+	irq_win = want_window ||
+		  (ev->irq_pending >= 0 && hvx_lapic_accepts_extint(hv)) ||
 		  (ev->intr_info && ev->entered != VMX_EVENT_INTERRUPT) ||
 		  (hv->lapic && hvx_lapic_has_irq(hv));
 	vmx_set_window_exits(vcpu, irq_win, nmi_win);

@@ -126,10 +126,13 @@ static int handle_hlt(struct vmx_vcpu *vcpu)
 	/*
 	 * The core blocks the thread until an event wakes the vCPU; an
 	 * interrupt only does if the guest halted with IF set.  One that is
-	 * deliverable already ends the halt at once.
+	 * deliverable already ends the halt at once: the APIC's, or (split
+	 * irqchip) the VMM's PIC's from KVM_INTERRUPT that LINT0 takes.
 	 */
 	hv->halt_if = vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF;
-	if ((hv->halt_if && hvx_lapic_has_irq(hv)) ||
+	if ((hv->halt_if &&
+	     (hvx_lapic_has_irq(hv) ||
+	      (vcpu->ev.irq_pending >= 0 && hvx_lapic_accepts_extint(hv)))) ||
 	    vcpu->ev.nmi_pending || READ_ONCE(hv->requests))
 		return HVX_RUN_AGAIN;
 	return HVX_RUN_HALT;

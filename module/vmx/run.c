@@ -327,15 +327,17 @@ int vmx_vcpu_complete(struct hvx_vcpu *hv)
 /*
  * The requests other threads posted (hvx_vcpu_request()) that the backend
  * takes itself, between two entries: an APIC timer to sync, NMIs the APICs
- * delivered.  INIT and SIPI change the vCPU's whole state: the core's
- * (false: return to it).
+ * delivered.  INIT and SIPI change the vCPU's whole state, and an EOI for
+ * the VMM's IOAPIC is an exit to userspace: the core's (false: return to
+ * it).
  */
 static bool vmx_take_requests(struct vmx_vcpu *vcpu)
 {
 	struct hvx_vcpu *hv = &vcpu->vcpu;
 	unsigned int nmis;
 
-	if (READ_ONCE(hv->requests) & (BIT(HVX_REQ_INIT) | BIT(HVX_REQ_SIPI)))
+	if (READ_ONCE(hv->requests) & (BIT(HVX_REQ_INIT) | BIT(HVX_REQ_SIPI) |
+					BIT(HVX_REQ_EOI_EXIT)))
 		return false;
 	if (test_and_clear_bit(HVX_REQ_EVENT, &hv->requests) && hv->lapic)
 		hvx_lapic_sync(hv);
