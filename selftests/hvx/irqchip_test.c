@@ -26,6 +26,7 @@
 
 #include "kselftest_harness.h"
 #include "kvm_util.h"
+#include "test_run.h"
 #include "util.h"
 
 /* Watchdog on each KVM_RUN: a lost interrupt leaves the guest in HLT. */
@@ -91,23 +92,10 @@ static void handler_pic(struct guest_regs *regs)
 	guest_outb(0x20, 0x20);		/* non-specific EOI */
 }
 
-/* Spin with IF=1 for @ticks TSC ticks: interrupts may come in. */
-static void spin_tsc(u64 ticks)
-{
-	u64 t0 = guest_rdtsc();
-
-	guest_sti();
-	while (guest_rdtsc() - t0 < ticks)
-		guest_pause();
-	guest_cli();
-}
-
 /* Wait with IF=1 (in HLT) until count[vector] reaches n. */
 static void wait_count(u8 vector, u32 n)
 {
-	while (count[vector] < n)
-		guest_sti_hlt();
-	guest_cli();
+	guest_wait_at_least(&count[vector], n);
 }
 
 static void guest_reports_cr8(u64 arg)
@@ -143,7 +131,7 @@ static void guest_timer_oneshot(u64 arg)
 	dt = tsc_at[0] - t0;
 	GUEST_ASSERT_EQ(xapic_read(APIC_TMCCT), 0);
 	/* As long again (the TSC calibrated by the timer): no second one. */
-	spin_tsc(dt);
+	guest_spin_tsc(dt);
 	GUEST_ASSERT_EQ(count[VEC_TIMER], 1);
 	guest_report(2);
 }
@@ -176,7 +164,7 @@ static void guest_timer_periodic(u64 arg)
 	xapic_write(APIC_TMICT, 0);
 	GUEST_ASSERT_EQ(xapic_read(APIC_TMCCT), 0);
 	n = count[VEC_TIMER];
-	spin_tsc(3 * period);
+	guest_spin_tsc(3 * period);
 	GUEST_ASSERT_EQ(count[VEC_TIMER], n);
 	guest_report(count[VEC_TIMER]);
 }
@@ -207,7 +195,7 @@ static void guest_tsc_deadline(u64 delta)
 	deadline = guest_rdtsc() + delta;
 	guest_wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
 	guest_wrmsr(MSR_IA32_TSC_DEADLINE, 0);
-	spin_tsc(2 * delta);
+	guest_spin_tsc(2 * delta);
 	GUEST_ASSERT_EQ(count[VEC_TIMER], 1);
 
 	guest_wrmsr(MSR_IA32_TSC_DEADLINE, guest_rdtsc() - delta);
@@ -290,7 +278,7 @@ static void guest_ioapic_edge(u64 pin)
 		guest_pause();
 	guest_cli();
 	ioapic_set_rte(pin, rte);
-	spin_tsc(1000000);
+	guest_spin_tsc(1000000);
 	GUEST_ASSERT_EQ(count[VEC_EDGE], 1);
 	guest_report(count[VEC_EDGE]);
 }
@@ -328,7 +316,7 @@ static void guest_ioapic_level(u64 pin)
 	ioapic_set_rte(pin, rte);
 	guest_report(1);
 	wait_count(VEC_LEVEL, 3);
-	spin_tsc(1000000);
+	guest_spin_tsc(1000000);
 	GUEST_ASSERT_EQ(count[VEC_LEVEL], 3);
 	GUEST_ASSERT_EQ(remote_irr_seen, 3);
 	GUEST_ASSERT_EQ(tmr_seen, 3);
@@ -365,7 +353,7 @@ static void guest_tpr(u64 arg)
 	GUEST_ASSERT_EQ(xapic_read(APIC_TASKPRI) & 0xff, 0x50);
 	guest_sti();
 	guest_xapic_ipi(0, APIC_DEST_SELF | 0x50);
-	spin_tsc(100000);
+	guest_spin_tsc(100000);
 	GUEST_ASSERT_EQ(count[0x50], 0);
 	GUEST_ASSERT(xapic_vector_set(APIC_IRR, 0x50));
 	guest_xapic_ipi(0, APIC_DEST_SELF | 0x60);
@@ -378,7 +366,7 @@ static void guest_tpr(u64 arg)
 	xapic_write(APIC_TASKPRI, 0x70);
 	GUEST_ASSERT_EQ(guest_get_cr8(), 7);
 	guest_xapic_ipi(0, APIC_DEST_SELF | 0x70);
-	spin_tsc(100000);
+	guest_spin_tsc(100000);
 	GUEST_ASSERT_EQ(count[0x70], 0);
 	GUEST_ASSERT_EQ(xapic_read(APIC_PROCPRI) & 0xf0, 0x70);
 	xapic_write(APIC_TASKPRI, 0);
@@ -418,7 +406,7 @@ static void guest_pic(u64 arg)
 
 	guest_outb(0x21, 0xff);
 	guest_report(2);
-	spin_tsc(1000000);
+	guest_spin_tsc(1000000);
 	GUEST_ASSERT_EQ(count[PIC_BASE + PIC_IRQ], 1);
 	/* OCW3: read IRR. */
 	guest_outb(0x20, 0x0a);
@@ -475,7 +463,7 @@ static void guest_ioapic_storm(u64 pin)
 	ioapic_set_rte(pin, VEC_STORM | IOAPIC_RTE_LEVEL | IOAPIC_RTE_DEST(0));
 	guest_report(1);
 	wait_count(VEC_STORM, STORM_IRQS);
-	spin_tsc(1000000);
+	guest_spin_tsc(1000000);
 	guest_report(count[VEC_STORM]);
 }
 
@@ -532,45 +520,10 @@ static struct kvm_vm *c_guest(struct kvm_vcpu **vcpu, void (*fn)(u64),
 	return vm;
 }
 
-static const char *run_str(struct kvm_vcpu *vcpu, int r)
-{
-	static char buf[400];
-
-	if (r < 0)
-		snprintf(buf, sizeof(buf), "KVM_RUN: %s%s", strerror(errno),
-			 errno == EINTR ? " (the guest did not get there in time)" : "");
-	else
-		snprintf(buf, sizeof(buf), "%s", vcpu_guest_str(vcpu));
-	return buf;
-}
-
-/* Run to the guest's next report and return it; expect @value unless -1. */
-static u32 run_report(struct __test_metadata *_metadata,
-		      struct kvm_vcpu *vcpu, long value)
-{
-	u32 v = 0;
-	int r = vcpu_run_ucall(vcpu, &v, RUN_TIMEOUT);
-
-	ASSERT_EQ((int)UCALL_VALUE, r) {
-		TH_LOG("expected a report: %s", run_str(vcpu, r));
-	}
-	if (value != -1)
-		EXPECT_EQ((u32)value, v);
-	return v;
-}
-
-static void run_done(struct __test_metadata *_metadata,
-		     struct kvm_vcpu *vcpu)
-{
-	int r = vcpu_run_ucall(vcpu, NULL, RUN_TIMEOUT);
-
-	ASSERT_EQ((int)UCALL_DONE, r) {
-		TH_LOG("expected the end: %s", run_str(vcpu, r));
-	}
-}
-
-#define EXPECT_REPORT(vcpu, value)	run_report(_metadata, vcpu, value)
-#define EXPECT_DONE(vcpu)		run_done(_metadata, vcpu)
+#define EXPECT_REPORT(vcpu, value)	\
+	run_report_within(_metadata, vcpu, value, RUN_TIMEOUT, __LINE__)
+#define EXPECT_DONE(vcpu)		\
+	run_done_within(_metadata, vcpu, RUN_TIMEOUT, __LINE__)
 
 static u32 reg(const struct kvm_lapic_state *s, unsigned int off)
 {

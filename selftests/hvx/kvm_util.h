@@ -543,6 +543,28 @@ static inline void guest_pause(void)
 	asm volatile("pause" : : : "memory");
 }
 
+/* Spin with IF=1 for @ticks TSC ticks (interrupts may come in), then CLI. */
+static inline void guest_spin_tsc(u64 ticks)
+{
+	u64 t0 = guest_rdtsc();
+
+	guest_sti();
+	while (guest_rdtsc() - t0 < ticks)
+		guest_pause();
+	guest_cli();
+}
+
+/*
+ * Wait with IF=1, in HLT, until *@v (counted by an interrupt handler)
+ * reaches @n, then CLI.
+ */
+static inline void guest_wait_at_least(const u32 *v, u32 n)
+{
+	while (*v < n)
+		guest_sti_hlt();
+	guest_cli();
+}
+
 static inline u64 guest_get_cr8(void)
 {
 	u64 v;

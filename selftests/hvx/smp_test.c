@@ -76,24 +76,6 @@ static void barrier(void)
 	guest_cli();
 }
 
-/* Wait with IF=1 (in HLT) until *v reaches n. */
-static void wait_at_least(u32 *v, u32 n)
-{
-	while (*v < n)
-		guest_sti_hlt();
-	guest_cli();
-}
-
-static void spin_tsc(u64 ticks)
-{
-	u64 t0 = guest_rdtsc();
-
-	guest_sti();
-	while (guest_rdtsc() - t0 < ticks)
-		guest_pause();
-	guest_cli();
-}
-
 /* An AP from the trampoline: count the arrival, wait to be released. */
 static void ap_arrive(u64 apic_id)
 {
@@ -127,7 +109,7 @@ static void bsp_start_aps(u64 n)
 				all = 0;
 	} while (!all);
 	guest_cli();
-	spin_tsc(1000000);
+	guest_spin_tsc(1000000);
 	for (i = 1; i < n; i++)
 		GUEST_ASSERT_EQ(arrived[i], 1);
 	release = 1;
@@ -142,7 +124,7 @@ static void cpu_ipi_ring(u64 unused)
 	guest_xapic_enable();
 	barrier();
 	guest_xapic_ipi((me + 1) % nr_cpus, APIC_DM_FIXED | VEC_IPI);
-	wait_at_least(&ipis[me][VEC_IPI], 1);
+	guest_wait_at_least(&ipis[me][VEC_IPI], 1);
 	barrier();
 	GUEST_ASSERT_EQ(ipis[me][VEC_IPI], 1);
 }
@@ -159,12 +141,12 @@ static void cpu_broadcast(u64 unused)
 	if (me == 0)
 		guest_xapic_ipi(0, APIC_DEST_ALLBUT | VEC_ALLBUT);
 	else
-		wait_at_least(&ipis[me][VEC_ALLBUT], 1);
+		guest_wait_at_least(&ipis[me][VEC_ALLBUT], 1);
 	barrier();
 	GUEST_ASSERT_EQ(ipis[me][VEC_ALLBUT], me ? 1 : 0);
 	if (me == 0)
 		guest_xapic_ipi(0, APIC_DEST_ALLINC | VEC_ALLINC);
-	wait_at_least(&ipis[me][VEC_ALLINC], 1);
+	guest_wait_at_least(&ipis[me][VEC_ALLINC], 1);
 	barrier();
 	GUEST_ASSERT_EQ(ipis[me][VEC_ALLINC], 1);
 }
@@ -212,9 +194,9 @@ static void cpu_logical(u64 unused)
 	if (me == 0)
 		guest_xapic_ipi(mask, APIC_DEST_LOGICAL | VEC_LOGICAL);
 	if (mask & BIT(me))
-		wait_at_least(&ipis[me][VEC_LOGICAL], 1);
+		guest_wait_at_least(&ipis[me][VEC_LOGICAL], 1);
 	barrier();
-	spin_tsc(100000);
+	guest_spin_tsc(100000);
 	GUEST_ASSERT_EQ(ipis[me][VEC_LOGICAL], (mask >> me) & 1);
 }
 

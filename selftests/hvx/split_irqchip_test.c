@@ -27,6 +27,7 @@
 
 #include "kselftest_harness.h"
 #include "kvm_util.h"
+#include "test_run.h"
 #include "util.h"
 
 #define RUN_TIMEOUT	10.0
@@ -63,19 +64,7 @@ static void handler_count(struct guest_regs *regs)
 
 static void wait_count(u8 vector, u32 n)
 {
-	while (count[vector] < n)
-		guest_sti_hlt();
-	guest_cli();
-}
-
-static void spin_tsc(u64 ticks)
-{
-	u64 t0 = guest_rdtsc();
-
-	guest_sti();
-	while (guest_rdtsc() - t0 < ticks)
-		guest_pause();
-	guest_cli();
+	guest_wait_at_least(&count[vector], n);
 }
 
 static void guest_msis(u64 arg)
@@ -105,7 +94,7 @@ static void guest_extint(u64 arg)
 	/* Masked: LINT0 does not take the next one. */
 	xapic_write(APIC_LVT0, APIC_LVT_MASKED | APIC_DM_EXTINT);
 	guest_report(3);
-	spin_tsc(2000000);
+	guest_spin_tsc(2000000);
 	guest_report(count[VEC_MASKED]);
 }
 
@@ -163,23 +152,8 @@ static struct kvm_vm *split_guest(struct __test_metadata *_metadata,
 	return vm;
 }
 
-static u32 run_report(struct __test_metadata *_metadata,
-		      struct kvm_vcpu *vcpu, long value, int line)
-{
-	u32 v = 0;
-	int r = vcpu_run_ucall(vcpu, &v, RUN_TIMEOUT);
-
-	ASSERT_EQ((int)UCALL_VALUE, r) {
-		TH_LOG("line %d: expected a report: %s", line,
-		       r < 0 ? strerror(errno) : vcpu_guest_str(vcpu));
-	}
-	if (value != -1)
-		EXPECT_EQ((u32)value, v);
-	return v;
-}
-
 #define EXPECT_REPORT(vcpu, value)	\
-	run_report(_metadata, vcpu, value, __LINE__)
+	run_report_within(_metadata, vcpu, value, RUN_TIMEOUT, __LINE__)
 
 static struct kvm_irq_routing *msi_routes(void)
 {
