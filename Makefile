@@ -52,7 +52,7 @@ DATADIR     ?= $(PREFIX)/share/hvx
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 BPFTRACE_SCRIPTS := $(wildcard userspace/tools/*.bt)
 # hvx_run_test (a shell script) and the guests it boots with hvx-run.
-HVX_RUN_TEST := $(addprefix $(BUILD)/selftests/,hvx_run_test hvx-run-flat.bin \
+HVX_RUN_TEST := $(addprefix $(BUILD)/selftests/,hvx_run_test qemu_test hvx-run-flat.bin \
 		hvx-run-multiboot.elf hvx-run-initramfs.cpio)
 
 .PHONY: all module userspace selftests host-test deps check demo vm-test \
@@ -124,6 +124,10 @@ $(DECODE_TEST): selftests/host/decode_test.c module/vmx/decode.c \
 GUESTS := selftests/hvx-run/guests
 
 $(BUILD)/selftests/hvx_run_test: selftests/hvx-run/hvx_run_test.sh
+	@mkdir -p $(@D)
+	install -m 755 $< $@
+
+$(BUILD)/selftests/qemu_test: selftests/qemu/qemu_test.sh
 	@mkdir -p $(@D)
 	install -m 755 $< $@
 

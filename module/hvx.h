@@ -17,6 +17,8 @@
 #include <linux/atomic.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+
+#include "mce.h"
 #include <linux/xarray.h>
 
 #include "stats.h"
@@ -132,6 +134,7 @@ struct hvx_vcpu {
 	struct hvx_vcpu_stats stats;
 	bool ran;
 	struct hvx_lapic *lapic;
+	struct hvx_mce mce;
 	unsigned long requests;
 	atomic_t nmi_queued;
 	u8 sipi_vector;

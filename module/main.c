@@ -259,6 +259,12 @@ static long hvx_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return arg ? -EINVAL : KVM_API_VERSION;
 	case KVM_CHECK_EXTENSION:
 		return hvx_vm_check_extension(arg);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED: {
+		u64 cap = hvx_mce_cap_supported();
+
+		return copy_to_user((void __user *)arg, &cap, sizeof(cap)) ?
+		       -EFAULT : 0;
+	}
 	case KVM_GET_VCPU_MMAP_SIZE:
 		/* struct kvm_run, then the port I/O data page, as on KVM. */
 		return arg ? -EINVAL : 2 * PAGE_SIZE;

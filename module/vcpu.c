@@ -559,6 +559,14 @@ static long hvx_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_GET_CPUID2:
 		r = hvx_vcpu_get_cpuid(vcpu, argp);
 		break;
+	case KVM_X86_SETUP_MCE: {
+		u64 mcg_cap;
+
+		r = -EFAULT;
+		if (!copy_from_user(&mcg_cap, argp, sizeof(mcg_cap)))
+			r = hvx_mce_setup(&vcpu->mce, mcg_cap);
+		break;
+	}
 	default:
 		/* What KVM returns for an unknown vCPU ioctl. */
 		r = -EINVAL;
@@ -598,6 +606,7 @@ int hvx_vcpu_create(struct hvx_vm *vm, unsigned long id)
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->cpu = -1;
+	hvx_mce_init(&vcpu->mce);
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	mutex_init(&vcpu->mutex);
 	init_waitqueue_head(&vcpu->wait);

@@ -137,6 +137,9 @@ long hvx_vm_check_extension(unsigned long cap)
 		return HVX_MAX_VCPUS;
 	case KVM_CAP_NR_MEMSLOTS:
 		return HVX_MAX_MEMSLOTS;
+	/* The machine-check MSRs (module/mce.c); KVM_X86_SET_MCE is not. */
+	case KVM_CAP_MCE:
+		return HVX_MAX_MCE_BANKS;
 	default:
 		return 0;
 	}

@@ -13,6 +13,8 @@
 #          echoes it, prints HVX-GUEST-DONE and powers off
 #   shell  an interactive shell on the console; "poweroff -f" ends it
 #   poweroff  powers off at once (make bench times the boot)
+#   cpus   prints HVX-GUEST-CPUS <count> and HVX-GUEST-DONE, powers off
+#          (qemu_test)
 # Needs the static busybox (Debian package busybox-static) and cpio.
 set -euo pipefail
 
@@ -40,6 +42,11 @@ for w in $(cat /proc/cmdline); do
 	case "$w" in hvxguest=*) what=${w#hvxguest=} ;; esac
 done
 if [ "$what" = poweroff ]; then
+	poweroff -f
+fi
+if [ "$what" = cpus ]; then
+	echo "HVX-GUEST-CPUS $(grep -c ^processor /proc/cpuinfo)"
+	echo "HVX-GUEST-DONE"
 	poweroff -f
 fi
 if [ "$what" = shell ]; then

@@ -38,8 +38,16 @@ vm_payload() {
 	fi
 	# hvx_run_test boots the VM's own kernel nested, on 6.12 only: a
 	# nested boot in Bochs takes minutes (Documentation/hvx-run.rst).
+	# qemu_test runs Debian's QEMU there too: the binary (run-vm.sh adds
+	# its libraries) and the firmware it loads for -kernel on a pc machine.
 	case $kver in
-	6.12*) cp "/boot/vmlinuz-$kver" "$dir/vmlinuz" ;;
+	6.12*)
+		cp "/boot/vmlinuz-$kver" "$dir/vmlinuz"
+		mkdir -p "$dir/qemu"
+		cp /usr/bin/qemu-system-x86_64 /usr/share/seabios/bios-256k.bin \
+			/usr/share/qemu/linuxboot_dma.bin \
+			/usr/share/qemu/kvmvapic.bin "$dir/qemu/"
+		;;
 	esac
 }
 
@@ -174,8 +182,8 @@ vm_verdict() {
 	# The kernel log from the start of the suite to the end of the VM.
 	# run_test's nmi_backtrace asks for backtraces (sysrq l): their "Call
 	# Trace" lines, between its begin and end markers, are expected.
-	local bad
-	bad=$(sed -n '/^HVX-SUITE-START/,$p' "$log" | awk '
+	local bad kernlog
+	kernlog=$(sed -n '/^HVX-SUITE-START/,$p' "$log" | awk '
 		/hvx-selftest: expected NMI backtraces begin/ { on = 1; n = 0; next }
 		on && /hvx-selftest: expected NMI backtraces end/ {
 			for (i = 1; i <= n; i++)
@@ -187,13 +195,22 @@ vm_verdict() {
 		on { buf[++n] = $0; next }
 		/^# guest\| / { next }	# a nested guest (hvx_run_test)
 		{ print }
-		END { for (i = 1; on && i <= n; i++) print buf[i] }' |
-		grep -E "$HVX_BAD_KERNEL_LINES")
+		END { for (i = 1; on && i <= n; i++) print buf[i] }')
+	bad=$(echo "$kernlog" | grep -E "$HVX_BAD_KERNEL_LINES")
 	if [ -z "$bad" ]; then
 		echo "ok - $name: kernel log has no warning, oops, lockup or stall"
 	else
 		echo "not ok - $name: kernel log has warnings or errors"
-		echo "$bad" | head -n 40 | sed 's/^/# /'
+		echo "$bad" | head -n 20 | sed 's/^/# /'
+		# What a reader needs to debug it: the test that was running
+		# when the first one came (from the live console) and that
+		# report whole (from the kernel log the suite dumps at the end).
+		echo "$kernlog" | awk -v re="$HVX_BAD_KERNEL_LINES" '
+			/^HVX-TEST-START / { t = $2 }
+			/^HVX-DMESG-BEGIN/ { exit }
+			$0 ~ re { print "# the first came while " (t ? t : "no test") " ran"; exit }'
+		echo "$kernlog" | sed -n '/^HVX-DMESG-BEGIN/,/^HVX-DMESG-END/p' |
+			grep -E -A 40 -m 1 "$HVX_BAD_KERNEL_LINES" | sed 's/^/# | /'
 	fi
 
 	if [ "$expect_end" = reboot ]; then

@@ -3,8 +3,8 @@
  * hvx VT-x backend: each vCPU's CPUID (the supported table is in
  * cpuid_host.c).
  *
- * KVM_SET_CPUID2 gives a vCPU its own table, refused when a feature bit is
- * not in the supported table.  A CPUID exit answers from that table (zeros
+ * KVM_SET_CPUID2 gives a vCPU its own table, checked as KVM checks it (for
+ * consistency, not against what hvx supports).  A CPUID exit answers from that table (zeros
  * until it is set, as on KVM), with the bits that follow the vCPU's state
  * brought up to date, as KVM keeps them: OSXSAVE, the APIC-enabled bit and
  * the XSAVE area sizes; KVM_GET_CPUID2 returns them the same way.  The
@@ -27,61 +27,25 @@
 #include "vmcs.h"
 #include "vmx.h"
 
-/* Feature-flag registers, checked bit by bit against the supported table. */
-static const struct {
-	u32 function, index;
-	u8 reg;		/* 0-3: EAX, EBX, ECX, EDX */
-	u32 ignore;	/* bits the vCPU state decides */
-} vmx_checked_regs[] = {
-	/* TSC deadline: KVM_CAP_TSC_DEADLINE_TIMER's, not in the table. */
-	{ 1, 0, 2, F(OSXSAVE) | F(TSC_DEADLINE_TIMER) }, { 1, 0, 3, 0 },
-	{ 7, 0, 1, 0 }, { 7, 0, 2, F(OSPKE) }, { 7, 0, 3, 0 },
-	{ 0xd, 0, 0, 0 }, { 0xd, 0, 3, 0 }, { 0xd, 1, 0, 0 },
-	{ 0x80000001, 0, 2, 0 }, { 0x80000001, 0, 3, 0 },
-	{ 0x80000007, 0, 3, 0 },
-};
-
-static u32 vmx_reg(const struct kvm_cpuid_entry2 *e, unsigned int reg)
-{
-	const u32 regs[4] = { e->eax, e->ebx, e->ecx, e->edx };
-
-	return regs[reg];
-}
-
-/* Whether a table offers only what hvx can give (-EINVAL otherwise). */
+/*
+ * What KVM_SET_CPUID2 refuses, as KVM (kvm_check_cpuid()): a linear-address
+ * width other than 48 or 57 (0: not given).  Feature bits are the VMM's
+ * choice, as on KVM: a table may offer more than KVM_GET_SUPPORTED_CPUID
+ * (QEMU always adds MCE, MCA, MTRR and PAT).  Nothing hvx enables for the
+ * guest follows such a bit alone: XCR0 is bounded by what the host can
+ * switch, CR4 by what VMX allows (vmx_cr4_valid()), and an instruction the
+ * CPU does not have still raises #UD.
+ */
 static int vmx_check_cpuid(struct kvm_cpuid_entry2 *entries,
 			   unsigned int nent)
 {
-	const struct kvm_cpuid_entry2 *e, *s;
-	unsigned int i;
-	u32 extra;
+	const struct kvm_cpuid_entry2 *e;
 
-	for (i = 0; i < ARRAY_SIZE(vmx_checked_regs); i++) {
-		e = vmx_find(entries, nent, vmx_checked_regs[i].function,
-			     vmx_checked_regs[i].index);
-		if (!e)
-			continue;
-		s = vmx_supported_find(vmx_checked_regs[i].function,
-				       vmx_checked_regs[i].index);
-		extra = vmx_reg(e, vmx_checked_regs[i].reg) &
-			~vmx_checked_regs[i].ignore;
-		if (s)
-			extra &= ~vmx_reg(s, vmx_checked_regs[i].reg);
-		if (extra)
-			return -EINVAL;
-	}
-
-	/*
-	 * Address widths: no more physical bits than the host's EPT maps,
-	 * and 48-bit linear addresses (no LA57), or 0 for "not given".
-	 */
 	e = vmx_find(entries, nent, 0x80000008, 0);
 	if (e) {
-		u8 phys = e->eax & 0xff, virt = (e->eax >> 8) & 0xff;
+		u8 virt = (e->eax >> 8) & 0xff;
 
-		if (phys > boot_cpu_data.x86_phys_bits || (phys && phys < 32))
-			return -EINVAL;
-		if (virt && virt != 48)
+		if (virt && virt != 48 && virt != 57)
 			return -EINVAL;
 	}
 	return 0;
@@ -144,8 +108,8 @@ static bool vmx_cpuid_equal(const struct kvm_cpuid_entry2 *a,
  * @entries (as KVM).  Once the vCPU has run, only the table it has may be
  * set again: the guest may already rely on it.
  *
- * Return: 0, -EINVAL for a feature hvx cannot give or (after a run) another
- * table, or -ENOMEM; the vCPU's table is unchanged on error.
+ * Return: 0, -EINVAL for a bad linear-address width or (after a run)
+ * another table, or -ENOMEM; the vCPU's table is unchanged on error.
  */
 int vmx_set_cpuid(struct hvx_vcpu *hv, const struct kvm_cpuid_entry2 *entries,
 		  unsigned int nent)

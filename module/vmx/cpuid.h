@@ -49,7 +49,6 @@ vmx_find(struct kvm_cpuid_entry2 *e, unsigned int nent, u32 function,
 /* cpuid_host.c: the KVM_GET_SUPPORTED_CPUID table, built at load */
 int vmx_cpuid_setup(void);
 unsigned int vmx_supported_cpuid(const struct kvm_cpuid_entry2 **entries);
-const struct kvm_cpuid_entry2 *vmx_supported_find(u32 function, u32 index);
 extern u64 vmx_supported_xcr0;
 u32 vmx_xsave_size(u64 xcr0, bool compacted);
 

@@ -366,15 +366,3 @@ unsigned int vmx_supported_cpuid(const struct kvm_cpuid_entry2 **entries)
 	*entries = vmx_supported;
 	return vmx_nr_supported;
 }
-
-/**
- * vmx_supported_find() - an entry of the supported table
- * @function: the leaf.
- * @index: the subleaf.
- *
- * Return: the entry, or NULL.
- */
-const struct kvm_cpuid_entry2 *vmx_supported_find(u32 function, u32 index)
-{
-	return vmx_find(vmx_supported, vmx_nr_supported, function, index);
-}

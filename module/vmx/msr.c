@@ -113,10 +113,15 @@ static bool vmx_var_mtrr(u32 index)
 	       index < VMX_MSR_MTRR_BASE0 + 2 * VMX_NR_VAR_MTRRS;
 }
 
-/* Physical-address bits the guest may not set. */
+/*
+ * Physical-address bits the guest may not set: none for a width of 64 or
+ * more (a table may say so; KVM takes it as given too).
+ */
 static u64 vmx_gpa_reserved(struct vmx_vcpu *vcpu)
 {
-	return ~0ULL << vmx_cpuid_maxphyaddr(vcpu);
+	unsigned int bits = vmx_cpuid_maxphyaddr(vcpu);
+
+	return bits < 64 ? ~0ULL << bits : 0;
 }
 
 /**
@@ -457,6 +462,9 @@ int vmx_get_msr(struct vmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 		if (r != -ENOENT)
 			return r ? -EINVAL : 0;
 	}
+	r = hvx_mce_get_msr(&vcpu->vcpu.mce, index, data, host);
+	if (r != -ENOENT)
+		return r;
 
 	for (i = 0; i < ARRAY_SIZE(vmx_vmcs_msrs); i++) {
 		if (vmx_vmcs_msrs[i].index == index) {
@@ -518,6 +526,9 @@ int vmx_set_msr(struct vmx_vcpu *vcpu, u32 index, u64 data, bool host)
 		if (r != -ENOENT)
 			return r ? -EINVAL : 0;
 	}
+	r = hvx_mce_set_msr(&vcpu->vcpu.mce, index, data, host);
+	if (r != -ENOENT)
+		return r;
 
 	for (i = 0; i < ARRAY_SIZE(vmx_vmcs_msrs); i++) {
 		const struct vmx_vmcs_msr *m = &vmx_vmcs_msrs[i];
@@ -580,6 +591,8 @@ const u32 vmx_msr_list[] = {
 	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_IA32_CR_PAT,
 	MSR_IA32_TSC, MSR_IA32_MISC_ENABLE, MSR_IA32_TSC_DEADLINE,
 	MSR_IA32_TSC_ADJUST,
+	/* mce.c, as KVM lists them */
+	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL,
 	/* msr.c */
 	MSR_IA32_PLATFORM_ID, MSR_IA32_APICBASE, MSR_IA32_FEAT_CTL,
 	MSR_IA32_UCODE_REV, VMX_MSR_MTRRCAP, VMX_MSR_MTRR_DEF_TYPE,

@@ -55,7 +55,7 @@ int vmx_set_msr(struct vmx_vcpu *vcpu, u32 index, u64 data, bool host);
 int vmx_vcpu_get_msr(struct hvx_vcpu *hv, u32 index, u64 *data);
 int vmx_vcpu_set_msr(struct hvx_vcpu *hv, u32 index, u64 data);
 /* The MSRs KVM_GET_MSR_INDEX_LIST reports (backend_ops.msr_list). */
-#define VMX_NR_MSRS	49
+#define VMX_NR_MSRS	51
 extern const u32 vmx_msr_list[VMX_NR_MSRS];
 
 #endif /* HVX_VMX_MSR_H */

@@ -47,7 +47,9 @@
 #define LEAF1_ECX_XSAVE		BIT(26)
 #define LEAF1_ECX_OSXSAVE	BIT(27)
 #define LEAF1_ECX_HYPERVISOR	BIT(31)
+#define LEAF1_EDX_MCE		BIT(7)
 #define LEAF1_EDX_APIC		BIT(9)
+#define LEAF1_EDX_MCA		BIT(14)
 #define X86_CR4_OSXSAVE		BIT(18)
 
 #define IDT_GP_VECTOR		13
@@ -413,7 +415,7 @@ TEST(set_get_cpuid)
 	free(c);
 
 	c = vmm_table(0);
-	/* 57-bit linear addresses are neither 48 nor 57: refused. */
+	/* A 40-bit linear-address width is neither 48 nor 57: refused. */
 	e = find(c, 0x80000008, 0);
 	if (e) {
 		u32 eax = e->eax;
@@ -421,20 +423,22 @@ TEST(set_get_cpuid)
 		e->eax = (eax & ~0xff00U) | 40 << 8;
 		EXPECT_EQ(-1, __vcpu_ioctl(vcpu, KVM_SET_CPUID2, c));
 		EXPECT_EQ(EINVAL, errno);
-		e->eax = eax;
-	}
-	/* hvx refuses what it cannot give (KVM offers nested VMX). */
-	if (test_device_is_hvx()) {
-		e = find(c, 1, 0);
-		e->ecx |= LEAF1_ECX_VMX;
-		EXPECT_EQ(-1, __vcpu_ioctl(vcpu, KVM_SET_CPUID2, c));
-		EXPECT_EQ(EINVAL, errno);
-		e->ecx &= ~LEAF1_ECX_VMX;
 		/* A refused table left nothing behind. */
 		got->nent = TEST_MAX_ENTRIES;
 		ASSERT_EQ(0, __vcpu_ioctl(vcpu, KVM_GET_CPUID2, got));
 		EXPECT_EQ(0U, got->nent);
+		e->eax = eax;
 	}
+	/*
+	 * Features are the VMM's to offer, as on KVM, even those the device
+	 * does not report: QEMU adds MCE, MCA, MTRR and PAT to every table;
+	 * here also VMX, which hvx does not give.
+	 */
+	e = find(c, 1, 0);
+	e->ecx |= LEAF1_ECX_VMX;
+	e->edx |= LEAF1_EDX_MCE | LEAF1_EDX_MCA;
+	EXPECT_EQ(0, __vcpu_ioctl(vcpu, KVM_SET_CPUID2, c));
+	e->ecx &= ~LEAF1_ECX_VMX;
 
 	/* CR4 bits need their CPUID feature: OSXSAVE needs XSAVE. */
 	e = find(c, 1, 0);
@@ -819,6 +823,99 @@ TEST(boot_msrs)
 	EXPECT_EQ(on, vcpu_get_msr(vcpu, MSR_IA32_APICBASE));
 	EXPECT_EQ(0xc06ULL, vcpu_get_msr(vcpu, MSR_MTRR_DEF_TYPE));
 	EXPECT_EQ(mask0, vcpu_get_msr(vcpu, MSR_MTRR_MASK0));
+	vm_free(vm);
+	test_device_release(loaded);
+}
+
+/* Machine-check MSRs (Intel SDM Vol. 3B, 16.3). */
+#define MSR_MCG_CAP		0x179
+#define MSR_MCG_STATUS		0x17a
+#define MSR_MCG_CTL		0x17b
+#define MSR_MC_CTL(bank)	(0x400 + 4 * (bank))
+#define MSR_MC_STATUS(bank)	(0x401 + 4 * (bank))
+#define MCG_CTL_P		BIT(8)
+#define MCG_SER_P		BIT(24)
+#define MCG_TES_P		BIT(11)
+
+/*
+ * The machine-check architecture a VMM such as QEMU sets up: the bank
+ * count KVM_CAP_MCE reports, KVM_X86_SETUP_MCE, then MCG and bank MSRs
+ * the guest reads and clears, checked as a processor checks them.
+ */
+TEST(machine_check_msrs)
+{
+	struct msr_op ops[] = {
+		RD(MSR_MCG_CAP),
+		RD(MSR_MCG_CTL),
+		WR(MSR_MCG_STATUS, 0),
+		RD(MSR_MC_CTL(0)),
+		RD(MSR_MC_STATUS(9)),			/* the VMM's value */
+		WR(MSR_MC_STATUS(9), 0),		/* clearing: allowed */
+		WR(MSR_MC_STATUS(9), 1),		/* anything else: #GP */
+		WR(MSR_MC_CTL(0), 0),
+		WR(MSR_MC_CTL(0), 5),			/* not 0 or all ones */
+		RD(MSR_MC_CTL(10)),			/* no bank 10 */
+		WR(MSR_MCG_CTL, 0x1234),
+		WR(MSR_MCG_CAP, 10),			/* read-only */
+	};
+	const u64 status = 0x8000000000000000ULL | 0x17;	/* VAL */
+	const u64 cap = MCG_CTL_P | MCG_SER_P | 10;
+	u32 idx = MSR_MC_CTL(10);
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	unsigned int i;
+	bool loaded;
+	u64 sup, v;
+
+	ASSERT_EQ(0, test_device_prepare(&loaded));
+	ASSERT_EQ(32, kvm_check_cap(KVM_CAP_MCE));
+	vm = vm_create();
+	ASSERT_EQ(0, ioctl(vm->sys_fd, KVM_X86_GET_MCE_CAP_SUPPORTED, &sup));
+	EXPECT_EQ(MCG_CTL_P | MCG_SER_P, sup & (MCG_CTL_P | MCG_SER_P));
+	vm_setup_memory(vm);
+	vm_load_code(vm, GUEST_MODE_LONG, &msr_code);
+	vcpu = msr_guest(vm, 0);
+
+	/* Before KVM_X86_SETUP_MCE: every bank, no IA32_MCG_CTL. */
+	EXPECT_EQ(32ULL, vcpu_get_msr(vcpu, MSR_MCG_CAP));
+	/* Bad bank counts and capabilities are refused. */
+	v = 0;
+	EXPECT_EQ(-1, __vcpu_ioctl(vcpu, KVM_X86_SETUP_MCE, &v));
+	EXPECT_EQ(EINVAL, errno);
+	v = 33;
+	EXPECT_EQ(-1, __vcpu_ioctl(vcpu, KVM_X86_SETUP_MCE, &v));
+	EXPECT_EQ(EINVAL, errno);
+	v = MCG_TES_P | 10;
+	EXPECT_EQ(-1, __vcpu_ioctl(vcpu, KVM_X86_SETUP_MCE, &v));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(32ULL, vcpu_get_msr(vcpu, MSR_MCG_CAP));
+
+	v = cap;
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, KVM_X86_SETUP_MCE, &v));
+	EXPECT_EQ(cap, vcpu_get_msr(vcpu, MSR_MCG_CAP));
+	/* Every error enabled. */
+	EXPECT_EQ(~0ULL, vcpu_get_msr(vcpu, MSR_MCG_CTL));
+	EXPECT_EQ(~0ULL, vcpu_get_msr(vcpu, MSR_MC_CTL(9)));
+	EXPECT_EQ(0, __vcpu_get_msrs(vcpu, 1, &idx, &v));
+	/* The VMM may set any status (QEMU restores them). */
+	vcpu_set_msr(vcpu, MSR_MC_STATUS(9), status);
+	vcpu_set_msr(vcpu, MSR_MCG_STATUS, 0);
+
+	run_ops(vm, vcpu, ops, ARRAY_SIZE(ops));
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+		bool gp = i == 6 || i >= 8;
+
+		EXPECT_EQ((u32)gp, ops[i].fault)
+			TH_LOG("op %u: %s %#x", i,
+			       ops[i].op == OP_WR ? "WRMSR" : "RDMSR",
+			       ops[i].index);
+	}
+	EXPECT_EQ(cap, ops[0].out);
+	EXPECT_EQ(~0ULL, ops[1].out);
+	EXPECT_EQ(~0ULL, ops[3].out);
+	EXPECT_EQ(status, ops[4].out);
+	EXPECT_EQ(0ULL, vcpu_get_msr(vcpu, MSR_MC_STATUS(9)));
+	EXPECT_EQ(0ULL, vcpu_get_msr(vcpu, MSR_MC_CTL(0)));
 	vm_free(vm);
 	test_device_release(loaded);
 }

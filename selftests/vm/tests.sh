@@ -6,7 +6,7 @@
 
 # The KVM-API clients: they run against /dev/hvx under their own name and,
 # in the full suite, against /dev/kvm as NAME@kvm.
-HVX_GUEST_TESTS="smoke_test vm_test guest_modes_test cpuid_test mmio_test memslot_test irq_test irqchip_test split_irqchip_test smp_test eventfd_test run_test concurrency_test leak_test hvx_run_test fuzz_test"
+HVX_GUEST_TESTS="smoke_test vm_test guest_modes_test cpuid_test mmio_test memslot_test irq_test irqchip_test split_irqchip_test smp_test eventfd_test run_test concurrency_test leak_test hvx_run_test qemu_test fuzz_test"
 
 # Guest tests the full suite runs against /dev/hvx only (NAME@kvm still
 # runs by name): fuzz_test@kvm's known-guest recovery checks miss state
