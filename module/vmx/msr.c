@@ -15,12 +15,18 @@
  *   processor whose VMX, SMX and SGX the OS may not use.
  * - IA32_BIOS_SIGN_ID (microcode revision) and IA32_PLATFORM_ID: reads
  *   answered as KVM answers them; a write of the revision is ignored.
+ * - kvmclock's MSRs (MSR_KVM_WALL_CLOCK/SYSTEM_TIME and their _NEW forms):
+ *   hvx has no kvmclock and its CPUID does not offer one.  As KVM sees a
+ *   VMM turning it off, KVM_SET_MSRS of 0 is accepted (QEMU writes it at
+ *   every reset) and they read 0; enabling it, or any guest access, is
+ *   refused.
  * MSRs not handled here or in vmx.c raise #GP, as on a processor without
  * them; the CPUID table hvx supports does not advertise their features.
  */
 #include <linux/bits.h>
 #include <linux/string.h>
 #include <asm/apicdef.h>
+#include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 
 #include "irq/irq.h"
@@ -152,15 +158,25 @@ int vmx_check_apic_base(struct vmx_vcpu *vcpu, u64 data, bool host)
  * @vcpu: the vCPU.
  * @index: the MSR.
  * @data: its value.
+ * @host: KVM_GET_MSRS (else the guest's RDMSR).
  *
  * Return: 0, or -EINVAL for an MSR not handled here.
  */
-static int vmx_get_boot_msr(struct vmx_vcpu *vcpu, u32 index, u64 *data)
+static int vmx_get_boot_msr(struct vmx_vcpu *vcpu, u32 index, u64 *data,
+			    bool host)
 {
 	struct vmx_msr_state *m = &vcpu->msrs;
 	int i;
 
 	switch (index) {
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_WALL_CLOCK_NEW:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		if (!host)
+			return -EINVAL;
+		*data = 0;
+		return 0;
 	case MSR_IA32_PLATFORM_ID:
 		*data = 0;
 		return 0;
@@ -213,6 +229,7 @@ static int vmx_set_var_mtrr(struct vmx_vcpu *vcpu, u32 index, u64 data)
  * @vcpu: the vCPU.
  * @index: the MSR.
  * @data: the value.
+ * @host: KVM_SET_MSRS (else the guest's WRMSR).
  *
  * Read-only MSRs accept their own value, so that a VMM can restore every
  * MSR of KVM_GET_MSR_INDEX_LIST.
@@ -220,7 +237,8 @@ static int vmx_set_var_mtrr(struct vmx_vcpu *vcpu, u32 index, u64 data)
  * Return: 0, or -EINVAL for an MSR not handled here or a value the
  * processor would refuse.
  */
-static int vmx_set_boot_msr(struct vmx_vcpu *vcpu, u32 index, u64 data)
+static int vmx_set_boot_msr(struct vmx_vcpu *vcpu, u32 index, u64 data,
+			    bool host)
 {
 	struct vmx_msr_state *m = &vcpu->msrs;
 	unsigned int i;
@@ -228,9 +246,15 @@ static int vmx_set_boot_msr(struct vmx_vcpu *vcpu, u32 index, u64 data)
 	u64 cur;
 
 	switch (index) {
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_WALL_CLOCK_NEW:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		/* kvmclock off: the only state hvx has. */
+		return host && !data ? 0 : -EINVAL;
 	case MSR_IA32_PLATFORM_ID:
 	case VMX_MSR_MTRRCAP:
-		if (vmx_get_boot_msr(vcpu, index, &cur) || data != cur)
+		if (vmx_get_boot_msr(vcpu, index, &cur, host) || data != cur)
 			return -EINVAL;
 		return 0;
 	case MSR_IA32_APICBASE:
@@ -501,7 +525,7 @@ int vmx_get_msr(struct vmx_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = 0;
 		return 0;
 	}
-	return vmx_get_boot_msr(vcpu, index, data);
+	return vmx_get_boot_msr(vcpu, index, data, host);
 }
 
 /**
@@ -582,7 +606,7 @@ int vmx_set_msr(struct vmx_vcpu *vcpu, u32 index, u64 data, bool host)
 		/* No in-kernel APIC: ignored, as on KVM. */
 		return 0;
 	}
-	return vmx_set_boot_msr(vcpu, index, data);
+	return vmx_set_boot_msr(vcpu, index, data, host);
 }
 
 const u32 vmx_msr_list[] = {

@@ -102,6 +102,7 @@ static const struct {
 	{ KVM_CAP_DEBUGREGS, 1 },
 	{ KVM_CAP_READONLY_MEM, 1 },
 	{ KVM_CAP_SPLIT_IRQCHIP, 1 },
+	{ KVM_CAP_MCE, 32 },
 	{ -1, 0 }	/* end */
 };
 
