@@ -371,6 +371,22 @@ static int hvx_set_lapic(struct hvx_vcpu *vcpu, const void *arg)
 	return vcpu->lapic ? hvx_lapic_set_state(vcpu, arg) : -EINVAL;
 }
 
+/*
+ * KVM_SET_VAPIC_ADDR: KVM mirrors the APIC's TPR, highest ISR and IRR
+ * vectors into a guest page at that address (for QEMU's kvmvapic TPR
+ * patching of old Windows guests).  hvx has no such page: 0, "none", is
+ * the only address it takes, which QEMU sets at every APIC reset.  As on
+ * KVM, only with an in-kernel APIC.
+ */
+static int hvx_set_vapic_addr(struct hvx_vcpu *vcpu, const void *arg)
+{
+	const struct kvm_vapic_addr *va = arg;
+
+	if (!vcpu->lapic)
+		return -EINVAL;
+	return va->vapic_addr ? -EINVAL : 0;
+}
+
 static int hvx_get_events(struct hvx_vcpu *vcpu, void *arg)
 {
 	return hvx_backend->get_events(vcpu, arg);
@@ -484,6 +500,7 @@ static const struct hvx_vcpu_xfer hvx_vcpu_xfers[] = {
 	{ KVM_SET_DEBUGREGS, .set = hvx_set_debugregs },
 	{ KVM_GET_LAPIC, .get = hvx_get_lapic },
 	{ KVM_SET_LAPIC, .set = hvx_set_lapic },
+	{ KVM_SET_VAPIC_ADDR, .set = hvx_set_vapic_addr },
 };
 
 static long hvx_vcpu_xfer(struct hvx_vcpu *vcpu, const struct hvx_vcpu_xfer *x,

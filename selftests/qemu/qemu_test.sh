@@ -17,7 +17,8 @@
 # offers (-accel kvm,kernel-irqchip=off|split|on); a case that fails shows
 # QEMU's own message, as a user would see it.
 #
-# QEMU_TEST_CASES (default "off:1") lists irqchip:cpus pairs.  On hvx,
+# QEMU_TEST_CASES (default "off:1") lists irqchip:cpus pairs, separated
+# by spaces or commas.  On hvx,
 # "split:2" stops at KVM_SET_VAPIC_ADDR and "on:2" at the in-kernel PIT
 # QEMU asks for (both not implemented yet; on kvm_intel both boot);
 # QEMU_TEST_TIMEOUT (seconds, default 1200) bounds each boot.
@@ -25,7 +26,8 @@
 dev=${HVX_TEST_DEVICE:-/dev/hvx}
 cd "$(dirname "$0")" || exit 1
 qemu=./qemu/qemu-system-x86_64
-cases=${QEMU_TEST_CASES:-off:1}
+# Commas too: a kernel command-line word (make vm-test VM_APPEND=...).
+cases=$(echo "${QEMU_TEST_CASES:-off:1}" | tr , ' ')
 limit=${QEMU_TEST_TIMEOUT:-1200}
 tmp=/tmp/qemu-test.$$
 mkdir -p "$tmp"
