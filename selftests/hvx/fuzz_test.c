@@ -52,7 +52,6 @@
  * HVX_FUZZ_KNOWN_BUGS) and Documentation/testing.rst.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/membarrier.h>
@@ -401,8 +400,6 @@ FIXTURE_TEARDOWN(fuzz)
 
 /* ---------------------------------------------------------- kernel memory */
 
-#define MAX_CACHES	512
-
 static const char * const kmem_fields[] = {
 	"SUnreclaim", "KernelStack", "PageTables", "VmallocUsed", "Percpu",
 	"MemFree",
@@ -413,64 +410,29 @@ static const char * const kmem_fields[] = {
 
 struct kmem {
 	long kb[KMEM_FIELDS];
-	int ncaches;
-	struct {
-		char name[64];
-		long active;
-	} caches[MAX_CACHES];
+	struct slab_counts slab;
 };
 
 /* RCU callbacks run, every slab cache shrunk (see leak_test.c). */
 static void kmem_settle(void)
 {
-	char path[300];
-	struct dirent *d;
-	DIR *dir;
 	int i;
 
 	for (i = 0; i < 3; i++) {
 		syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
 		usleep(200000);
 	}
-	dir = opendir("/sys/kernel/slab");
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.' || d->d_type == DT_LNK)
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink",
-			 d->d_name);
-		write_text(path, "1");
-	}
-	closedir(dir);
+	slab_shrink_all();
 	write_text("/proc/sys/vm/drop_caches", "3");
 }
 
 static void kmem_read(struct kmem *m)
 {
-	char *line = NULL;
-	size_t cap = 0;
 	unsigned int i;
-	FILE *f;
 
 	for (i = 0; i < KMEM_FIELDS; i++)
 		m->kb[i] = meminfo_kb(kmem_fields[i]);
-	m->ncaches = 0;
-	f = fopen("/proc/slabinfo", "re");
-	if (!f)
-		return;
-	while (getline(&line, &cap, f) > 0 && m->ncaches < MAX_CACHES) {
-		char name[64];
-		long active;
-
-		if (sscanf(line, "%63s %ld", name, &active) != 2)
-			continue;
-		snprintf(m->caches[m->ncaches].name,
-			 sizeof(m->caches[0].name), "%s", name);
-		m->caches[m->ncaches++].active = active;
-	}
-	free(line);
-	fclose(f);
+	slab_counts_read(&m->slab);
 }
 
 static void kmem_path(char *buf, size_t size)
@@ -494,7 +456,7 @@ TEST_F(fuzz, kmem_baseline)
 	ASSERT_EQ(1U, fwrite(&m, sizeof(m), 1, f));
 	fclose(f);
 	diag("kmem_baseline: SUnreclaim %ld kB, MemFree %ld kB, %d slab caches",
-	     m.kb[0], m.kb[KMEM_MEMFREE], m.ncaches);
+	     m.kb[0], m.kb[KMEM_MEMFREE], m.slab.n);
 }
 
 /* ------------------------------------------------------- ioctl numbers */
@@ -2247,7 +2209,7 @@ TEST_F_TIMEOUT(fuzz, kmem_after, 120)
 	char path[100];
 	unsigned int i;
 	FILE *f;
-	int j, k;
+	int j;
 
 	kmem_path(path, sizeof(path));
 	f = fopen(path, "re");
@@ -2266,20 +2228,16 @@ TEST_F_TIMEOUT(fuzz, kmem_after, 120)
 	diag("kmem_after: kernel memory %+ld kB (slack %d), MemFree %+ld kB (slack -%d)",
 	     kernel, SLACK_KERNEL_KB, after.kb[KMEM_MEMFREE] - before.kb[KMEM_MEMFREE],
 	     SLACK_MEMFREE_KB);
-	for (j = 0; j < after.ncaches; j++) {
-		long grown = after.caches[j].active;
+	for (j = 0; j < after.slab.n; j++) {
+		const char *name = after.slab.caches[j].name;
+		long grown = slab_growth(&before.slab, &after.slab, j);
 
-		for (k = 0; k < before.ncaches; k++)
-			if (!strcmp(before.caches[k].name, after.caches[j].name))
-				grown -= before.caches[k].active;
 		if (grown >= 64)
-			diag("kmem_after: slab %s: %+ld objects", after.caches[j].name,
-			     grown);
+			diag("kmem_after: slab %s: %+ld objects", name, grown);
 		/* KVM's own caches vary by hundreds of objects (leak_test.c). */
-		if (test_device_is_hvx() && strcmp(after.caches[j].name, "vmap_area"))
+		if (test_device_is_hvx() && strcmp(name, "vmap_area"))
 			EXPECT_GT(SLACK_OBJECTS, grown)
-				TH_LOG("slab %s grew by %ld objects", after.caches[j].name,
-				       grown);
+				TH_LOG("slab %s grew by %ld objects", name, grown);
 	}
 	if (test_device_is_hvx()) {
 		EXPECT_GT(SLACK_KERNEL_KB, kernel);

@@ -31,7 +31,6 @@
  * against /dev/kvm to check that it tests what KVM does.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <linux/membarrier.h>
 #include <stdint.h>
@@ -45,7 +44,6 @@
 #include "util.h"
 
 #define RESET_VECTOR_PAGE	0xfffff000UL
-#define MAX_CACHES		512
 
 static const char * const meminfo_fields[] = {
 	"SUnreclaim", "KernelStack", "PageTables", "VmallocUsed", "Percpu",
@@ -54,11 +52,7 @@ static const char * const meminfo_fields[] = {
 struct kmem {
 	long kb[5];
 	long total;
-	int ncaches;
-	struct {
-		char name[64];
-		long active;
-	} caches[MAX_CACHES];
+	struct slab_counts slab;
 };
 
 /*
@@ -68,33 +62,16 @@ struct kmem {
  */
 static void settle(void)
 {
-	char path[300];
-	struct dirent *d;
-	DIR *dir;
-
 	syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
 	usleep(100000);
 	syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
 	usleep(200000);
-	dir = opendir("/sys/kernel/slab");
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.' || d->d_type == DT_LNK)
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink",
-			 d->d_name);
-		write_text(path, "1");
-	}
-	closedir(dir);
+	slab_shrink_all();
 }
 
 static void kmem_read(struct kmem *m)
 {
-	char *line = NULL;
-	size_t cap = 0;
 	unsigned int i;
-	FILE *f;
 
 	m->total = 0;
 	for (i = 0; i < ARRAY_SIZE(meminfo_fields); i++) {
@@ -102,22 +79,7 @@ static void kmem_read(struct kmem *m)
 		if (m->kb[i] > 0)
 			m->total += m->kb[i];
 	}
-	m->ncaches = 0;
-	f = fopen("/proc/slabinfo", "re");
-	if (!f)
-		return;
-	while (getline(&line, &cap, f) > 0 && m->ncaches < MAX_CACHES) {
-		char name[64];
-		long active;
-
-		if (sscanf(line, "%63s %ld", name, &active) != 2)
-			continue;
-		snprintf(m->caches[m->ncaches].name,
-			 sizeof(m->caches[0].name), "%s", name);
-		m->caches[m->ncaches++].active = active;
-	}
-	free(line);
-	fclose(f);
+	slab_counts_read(&m->slab);
 }
 
 /* Where the time of the cycles goes. */
@@ -211,16 +173,14 @@ TEST_F_TIMEOUT(leak, create_destroy_cycles, 600)
 	EXPECT_GT(slack_kb, after.total - before.total)
 		TH_LOG("kernel memory grew by %ld kB", after.total - before.total);
 
-	for (j = 0; j < after.ncaches; j++) {
-		long grown = after.caches[j].active;
-		bool exempt = !strcmp(after.caches[j].name, "vmap_area");
+	for (j = 0; j < after.slab.n; j++) {
+		const char *name = after.slab.caches[j].name;
+		long grown = slab_growth(&before.slab, &after.slab, j);
+		bool exempt = !strcmp(name, "vmap_area");
 
-		for (k = 0; k < before.ncaches; k++)
-			if (!strcmp(before.caches[k].name, after.caches[j].name))
-				grown -= before.caches[k].active;
 		if (grown >= 16)
-			TH_LOG("slab %s: %+ld objects%s", after.caches[j].name,
-			       grown, exempt ? " (exempt)" : "");
+			TH_LOG("slab %s: %+ld objects%s", name, grown,
+			       exempt ? " (exempt)" : "");
 		/*
 		 * Per-cache growth is judged on hvx only: KVM's own caches
 		 * (kmalloc-8, deferred frees) vary by a few hundred objects
@@ -230,9 +190,9 @@ TEST_F_TIMEOUT(leak, create_destroy_cycles, 600)
 			continue;
 		EXPECT_GT(slack_objs, grown)
 			TH_LOG("slab %s grew by %ld objects in %ld cycles",
-			       after.caches[j].name, grown, cycles);
+			       name, grown, cycles);
 	}
-	if (!after.ncaches)
+	if (!after.slab.n)
 		TH_LOG("no /proc/slabinfo: per-cache check skipped");
 }
 

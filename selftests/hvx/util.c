@@ -3,6 +3,7 @@
  * Helpers shared by the hvx selftests.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -407,4 +408,59 @@ int pin_to_cpu(pid_t tid, int cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(tid, sizeof(set), &set) ? -errno : 0;
+}
+
+void slab_counts_read(struct slab_counts *s)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	s->n = 0;
+	f = fopen("/proc/slabinfo", "re");
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0 && s->n < SLAB_MAX_CACHES) {
+		char name[64];
+		long active;
+
+		if (sscanf(line, "%63s %ld", name, &active) != 2)
+			continue;
+		snprintf(s->caches[s->n].name, sizeof(s->caches[0].name), "%s",
+			 name);
+		s->caches[s->n++].active = active;
+	}
+	free(line);
+	fclose(f);
+}
+
+long slab_growth(const struct slab_counts *before,
+		 const struct slab_counts *after, int i)
+{
+	long grown = after->caches[i].active;
+	int k;
+
+	for (k = 0; k < before->n; k++)
+		if (!strcmp(before->caches[k].name, after->caches[i].name))
+			grown -= before->caches[k].active;
+	return grown;
+}
+
+void slab_shrink_all(void)
+{
+	char path[300];
+	struct dirent *d;
+	DIR *dir;
+
+	dir = opendir("/sys/kernel/slab");
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.' || d->d_type == DT_LNK)
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink",
+			 d->d_name);
+		write_text(path, "1");
+	}
+	closedir(dir);
 }

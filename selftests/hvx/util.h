@@ -106,6 +106,26 @@ long proc_interrupts(const char *name, int cpu);
 /* One /proc/meminfo field in KiB (e.g. "SUnreclaim"), or -1. */
 long meminfo_kb(const char *field);
 
+/* Active objects of every slab cache, from /proc/slabinfo. */
+#define SLAB_MAX_CACHES	512
+struct slab_counts {
+	int n;		/* 0 without /proc/slabinfo */
+	struct {
+		char name[64];
+		long active;
+	} caches[SLAB_MAX_CACHES];
+};
+
+void slab_counts_read(struct slab_counts *s);
+/* How many objects cache @i of @after gained since @before. */
+long slab_growth(const struct slab_counts *before,
+		 const struct slab_counts *after, int i);
+/*
+ * Shrink every slab cache: SLUB counts the free objects of per-CPU slabs
+ * as active until they are flushed.
+ */
+void slab_shrink_all(void);
+
 /* Pin the calling thread (tid 0) or thread tid to one CPU. Return 0/-errno. */
 int pin_to_cpu(pid_t tid, int cpu);
 
