@@ -27,7 +27,8 @@ vm_payload() {
 	cp "$HVX_TOP/build/mod-$kver/hvx.ko" "$dir/"
 	cp "$HVX_TOP"/build/selftests/* "$HVX_TOP"/build/bin/* "$dir/"
 	cp "$HVX_TOP/selftests/vm/suite.sh" "$dir/run.sh"
-	cp "$HVX_TOP/selftests/vm/tests.sh" "$dir/"
+	cp "$HVX_TOP/selftests/vm/tests.sh" "$HVX_TOP/selftests/vm/modules.sh" \
+		"$dir/"
 	# KVM's own selftests (scripts/kvm-selftests.sh), for the VM that runs
 	# them (HVX_KVMST=1): run as the test kvm_selftests.
 	if [ -n "${HVX_KVMST:-}" ]; then

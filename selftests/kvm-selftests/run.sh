@@ -54,17 +54,8 @@ kmsg() {
 	echo "hvx-selftest: $*" >/dev/kmsg 2>/dev/null
 }
 
-kvm_load() {
-	for m in $(cat /lib/modules-extra/load-order); do
-		[ -d "/sys/module/$m" ] || insmod "/lib/modules-extra/$m.ko"
-	done
-}
-
-kvm_unload() {
-	for m in $(sed '1!G;h;$!d' /lib/modules-extra/load-order); do
-		[ -d "/sys/module/$m" ] && rmmod "$m"
-	done
-}
+# kvm_load, kvm_unload (selftests/vm/modules.sh)
+. "$here/modules.sh"
 
 # use_device kvm|hvx: the device the tests open as /dev/kvm.
 use_device() {

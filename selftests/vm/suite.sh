@@ -102,17 +102,8 @@ is_guest_test() {
 	return 1
 }
 
-kvm_load() {
-	for m in $(cat /lib/modules-extra/load-order); do
-		[ -d "/sys/module/$m" ] || insmod "/lib/modules-extra/$m.ko"
-	done
-}
-
-kvm_unload() {
-	for m in $(sed '1!G;h;$!d' /lib/modules-extra/load-order); do
-		[ -d "/sys/module/$m" ] && rmmod "$m"
-	done
-}
+# kvm_load, kvm_unload (selftests/vm/modules.sh)
+. /payload/modules.sh
 
 hvx_unload() {
 	[ -d /sys/module/hvx ] && rmmod hvx
