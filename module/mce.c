@@ -73,12 +73,17 @@ int hvx_mce_setup(struct hvx_mce *mce, u64 mcg_cap)
 	return 0;
 }
 
-/* The bank register @index names, or -1 (not a bank MSR of this vCPU). */
+/*
+ * The bank register @index names: its offset in @banks; -ENOENT when
+ * @index is no bank MSR at all, -EINVAL for a bank this vCPU lacks.
+ */
 static int hvx_mce_bank_reg(const struct hvx_mce *mce, u32 index)
 {
 	if (index < MSR_IA32_MC0_CTL ||
-	    index >= MSR_IA32_MC0_CTL + 4 * hvx_mce_banks(mce))
-		return -1;
+	    index >= MSR_IA32_MC0_CTL + 4 * HVX_MAX_MCE_BANKS)
+		return -ENOENT;
+	if (index >= MSR_IA32_MC0_CTL + 4 * hvx_mce_banks(mce))
+		return -EINVAL;
 	return index - MSR_IA32_MC0_CTL;
 }
 
@@ -113,12 +118,9 @@ int hvx_mce_get_msr(struct hvx_mce *mce, u32 index, u64 *data, bool host)
 		*data = mce->mcg_ctl;
 		return 0;
 	}
-	if (index < MSR_IA32_MC0_CTL ||
-	    index >= MSR_IA32_MC0_CTL + 4 * HVX_MAX_MCE_BANKS)
-		return -ENOENT;
 	reg = hvx_mce_bank_reg(mce, index);
 	if (reg < 0)
-		return -EINVAL;
+		return reg;
 	*data = mce->banks[reg];
 	return 0;
 }
@@ -156,12 +158,9 @@ int hvx_mce_set_msr(struct hvx_mce *mce, u32 index, u64 data, bool host)
 		mce->mcg_ctl = data;
 		return 0;
 	}
-	if (index < MSR_IA32_MC0_CTL ||
-	    index >= MSR_IA32_MC0_CTL + 4 * HVX_MAX_MCE_BANKS)
-		return -ENOENT;
 	reg = hvx_mce_bank_reg(mce, index);
 	if (reg < 0)
-		return -EINVAL;
+		return reg;
 	switch (reg & 3) {
 	case 0:		/* IA32_MCi_CTL */
 		if (data && (data | BIT_ULL(10) | BIT_ULL(0)) != ~0ULL)
